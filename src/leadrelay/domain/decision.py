@@ -1,0 +1,148 @@
+"""What routing decided about one lead, with every reason needed to explain it later."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Status(StrEnum):
+    """The one state every accepted lead ends in (DESIGN invariant 1)."""
+
+    ASSIGNED = "assigned"  # owner is a rep
+    TEAM = "team"  # held by a team; its owner is accountable
+    POOL = "pool"  # open for reps to claim; the pool's owner (if any) is accountable
+    MANUAL = "manual"  # queued for a manager
+    SCREENED_OUT = "screened_out"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One rep a route considered: why it was left out, or how it scored."""
+
+    rep: str
+    excluded: str | None = None
+    score: float | None = None
+    factors: dict[str, float] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTrial:
+    """One route looked at while deciding, whether or not it took the lead."""
+
+    route: str
+    matched: bool
+    outcome: str
+    strategy: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningStep:
+    rule: str
+    kind: str  # reject | score | slab | priority
+    matched: bool
+    points: float = 0.0
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    score: float = 0.0
+    value_slab: str = "low"
+    priority: str = "low"
+    rejected_by: str | None = None
+    steps: tuple[ScreeningStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The whole outcome of ``decide``: enough to explain the assignment from it alone."""
+
+    lead_key: str
+    status: Status
+    reason: str
+    decided_at: datetime
+    policy_version: int
+    owner: str | None = None  # the accountable rep (for a team: its owner)
+    team: str | None = None
+    pool: str | None = None
+    route: str | None = None
+    strategy: str | None = None
+    screening: Screening = field(default_factory=Screening)
+    account: str | None = None
+    account_match: str | None = None  # how the account was matched, e.g. "domain acme.com"
+    duplicate_of: int | None = None
+    experiment: str | None = None
+    arm: str | None = None  # "challenger" or "control"
+    trials: tuple[RouteTrial, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        data["decided_at"] = self.decided_at.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        screening = data.get("screening") or {}
+        return cls(
+            lead_key=data["lead_key"],
+            status=Status(data["status"]),
+            reason=data["reason"],
+            decided_at=datetime.fromisoformat(data["decided_at"]),
+            policy_version=data["policy_version"],
+            owner=data.get("owner"),
+            team=data.get("team"),
+            pool=data.get("pool"),
+            route=data.get("route"),
+            strategy=data.get("strategy"),
+            screening=Screening(
+                score=screening.get("score", 0.0),
+                value_slab=screening.get("value_slab", "low"),
+                priority=screening.get("priority", "low"),
+                rejected_by=screening.get("rejected_by"),
+                steps=tuple(ScreeningStep(**s) for s in screening.get("steps", ())),
+            ),
+            account=data.get("account"),
+            account_match=data.get("account_match"),
+            duplicate_of=data.get("duplicate_of"),
+            experiment=data.get("experiment"),
+            arm=data.get("arm"),
+            trials=tuple(
+                RouteTrial(
+                    route=t["route"],
+                    matched=t["matched"],
+                    outcome=t["outcome"],
+                    strategy=t.get("strategy"),
+                    candidates=tuple(Candidate(**c) for c in t.get("candidates", ())),
+                )
+                for t in data.get("trials", ())
+            ),
+        )
+
+    @property
+    def chosen_trial(self) -> RouteTrial | None:
+        for trial in self.trials:
+            if trial.route == self.route and trial.matched:
+                return trial
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A rep (or team/pool) made accountable for a lead, as stored."""
+
+    lead_id: int
+    status: Status
+    owner: str | None
+    team: str | None
+    pool: str | None
+    route: str | None
+    strategy: str | None
+    policy_version: int
+    assigned_at: datetime

@@ -1,0 +1,140 @@
+"""Sales reps and what makes them eligible: hours, absence, capacity."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+
+
+class Seniority(StrEnum):
+    JUNIOR = "junior"
+    MID = "mid"
+    SENIOR = "senior"
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo:
+    """The time zone named; raises ValueError for a name IANA does not know."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingHours:
+    """Weekly working windows in the rep's own time zone; no windows means always working."""
+
+    windows: tuple[tuple[int, time, time], ...] = ()
+    text: str = ""
+
+    @classmethod
+    def parse(cls, text: str | None) -> WorkingHours:
+        """Parse ``mon-fri 09:00-17:00; sat 10:00-14:00`` (blank = always)."""
+        if not text or not text.strip():
+            return cls()
+        windows: list[tuple[int, time, time]] = []
+        for part in re.split(r"[;,]", text):
+            part = part.strip()
+            if not part:
+                continue
+            m = re.fullmatch(
+                r"([a-z]{3})(?:\s*-\s*([a-z]{3}))?\s+(\d{1,2}:\d{2})\s*-\s*(\d{1,2}:\d{2})",
+                part.lower(),
+            )
+            if not m or m.group(1) not in _DAYS or (m.group(2) and m.group(2) not in _DAYS):
+                raise ValueError(
+                    f"cannot read working hours {part!r}; write e.g. 'mon-fri 09:00-17:00'"
+                )
+            first = _DAYS.index(m.group(1))
+            last = _DAYS.index(m.group(2)) if m.group(2) else first
+            start, end = _clock(m.group(3)), _clock(m.group(4))
+            if end <= start:
+                raise ValueError(f"working hours {part!r} end before they start")
+            days = range(first, last + 1) if first <= last else [*range(first, 7), *range(last + 1)]
+            windows.extend((day, start, end) for day in days)
+        return cls(tuple(windows), text.strip())
+
+    def covers(self, local: datetime) -> bool:
+        if not self.windows:
+            return True
+        day, clock = local.weekday(), local.time()
+        return any(d == day and start <= clock < end for d, start, end in self.windows)
+
+
+def _clock(text: str) -> time:
+    hours, minutes = (int(x) for x in text.split(":"))
+    if hours == 24 and minutes == 0:
+        return time(23, 59, 59, 999999)
+    return time(hours, minutes)
+
+
+@dataclass(frozen=True, slots=True)
+class DateRange:
+    start: date
+    end: date  # inclusive
+
+    @classmethod
+    def parse(cls, text: str) -> DateRange:
+        """Parse ``2026-12-01..2026-12-05`` or a single day ``2026-12-01``."""
+        first, _, last = text.strip().partition("..")
+        start = date.fromisoformat(first.strip())
+        end = date.fromisoformat(last.strip()) if last else start
+        if end < start:
+            raise ValueError(f"out-of-office range {text!r} ends before it starts")
+        return cls(start, end)
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and self.start <= day <= self.end
+
+    def __str__(self) -> str:
+        return f"{self.start}..{self.end}"
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """Most leads a rep may be given per calendar day, ISO week and month (None = no cap)."""
+
+    per_day: int | None = None
+    per_week: int | None = None
+    per_month: int | None = None
+
+    def items(self) -> tuple[tuple[str, int | None], ...]:
+        return (("day", self.per_day), ("week", self.per_week), ("month", self.per_month))
+
+
+@dataclass(frozen=True, slots=True)
+class Rep:
+    id: str
+    name: str = ""
+    email: str | None = None
+    teams: tuple[str, ...] = ()
+    role: Role = Role.REP
+    timezone: str = "UTC"
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+    out_of_office: tuple[DateRange, ...] = ()
+    weight: float = 1.0
+    caps: Caps | None = None  # None: the policy's default capacity applies
+    skills: frozenset[str] = frozenset()
+    regions: tuple[str, ...] = ()
+    seniority: Seniority = Seniority.MID
+    office_lat: float | None = None
+    office_lon: float | None = None
+    active: bool = True
+
+    def local_time(self, moment: datetime) -> datetime:
+        return moment.astimezone(zone(self.timezone))
+
+    def has_skill(self, kind: str, value: str | None) -> bool:
+        return value is not None and f"{kind}:{value}".lower() in self.skills

@@ -1,0 +1,83 @@
+"""Everything ``decide`` may read, frozen at one moment.
+
+The store builds a snapshot inside a transaction; dry runs and simulations build their own and
+advance it in memory with ``record``. Nothing else feeds a decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from leadrelay.domain.org import Account, Team
+from leadrelay.domain.rep import Rep, zone
+
+PERIODS = ("day", "week", "month")
+
+
+def period_starts(moment: datetime, timezone: str) -> dict[str, date]:
+    """First day of the calendar day, ISO week and month containing ``moment`` in ``timezone``."""
+    local = moment.astimezone(zone(timezone)).date()
+    return {
+        "day": local,
+        "week": local - timedelta(days=local.weekday()),
+        "month": local.replace(day=1),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """A rep's place in one route's rotation: how many leads, and the route sequence of the last."""
+
+    count: int = 0
+    last_seq: int = 0  # 0 = never given a lead by this route
+
+
+@dataclass(slots=True)
+class Snapshot:
+    now: datetime
+    reps: Mapping[str, Rep] = field(default_factory=dict)
+    teams: Mapping[str, Team] = field(default_factory=dict)
+    accounts_by_domain: Mapping[str, Account] = field(default_factory=dict)
+    # leads given per (rep, period, period start); periods are in the rep's own time zone
+    counters: dict[tuple[str, str, date], int] = field(default_factory=dict)
+    open_leads: dict[str, int] = field(default_factory=dict)
+    ledger: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)  # (route, rep)
+    route_seq: dict[str, int] = field(default_factory=dict)  # leads given by each route so far
+    team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.team_members and self.reps:
+            members: dict[str, list[str]] = {}
+            for rep in self.reps.values():
+                for team in rep.teams:
+                    members.setdefault(team, []).append(rep.id)
+            self.team_members = {team: tuple(ids) for team, ids in members.items()}
+
+    def count(self, rep: Rep, period: str) -> int:
+        start = period_starts(self.now, rep.timezone)[period]
+        return self.counters.get((rep.id, period, start), 0)
+
+    def entry(self, route: str, rep_id: str) -> LedgerEntry:
+        return self.ledger.get((route, rep_id), LedgerEntry())
+
+    def record(self, route: str | None, rep_id: str | None, at: datetime) -> None:
+        """Advance counters and the rotation as if a lead was given to ``rep_id`` at ``at``.
+
+        Used by bulk routing, dry runs and simulation; live routing writes the same facts to the
+        store instead.
+        """
+        if rep_id is None:
+            return
+        rep = self.reps.get(rep_id)
+        if rep is not None:
+            for period, start in period_starts(at, rep.timezone).items():
+                key = (rep_id, period, start)
+                self.counters[key] = self.counters.get(key, 0) + 1
+        self.open_leads[rep_id] = self.open_leads.get(rep_id, 0) + 1
+        if route is not None:
+            seq = self.route_seq.get(route, 0) + 1
+            self.route_seq[route] = seq
+            old = self.ledger.get((route, rep_id), LedgerEntry())
+            self.ledger[(route, rep_id)] = LedgerEntry(old.count + 1, seq)

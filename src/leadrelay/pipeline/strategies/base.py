@@ -1,0 +1,67 @@
+"""What a strategy is: given a route's candidates, pick who gets the lead (or nobody)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from leadrelay.domain.decision import Candidate, Screening, Status
+from leadrelay.domain.lead import Lead
+from leadrelay.domain.rep import Rep
+from leadrelay.domain.snapshot import Snapshot
+from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RouteContext:
+    """Everything a strategy may look at for one lead on one route."""
+
+    lead: Lead
+    values: Mapping[str, Any]  # lead fields + screening results, as conditions see them
+    screening: Screening
+    snapshot: Snapshot
+    policy: CompiledPolicy
+    route: CompiledRoute
+    candidates: tuple[str, ...]  # rep ids the route names, in the order it lists them
+    eligible: tuple[Rep, ...]  # those candidates that may take a lead now, same order
+    excluded: Mapping[str, str]  # rep id -> why it may not
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A strategy's answer. ``scored`` explains every eligible candidate it ranked."""
+
+    status: Status
+    reason: str
+    owner: str | None = None
+    team: str | None = None
+    pool: str | None = None
+    scored: tuple[Candidate, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class Pass:
+    """The strategy could not place the lead on this route; the lead falls to the next one."""
+
+    reason: str
+    scored: tuple[Candidate, ...] = field(default_factory=tuple)
+
+
+class Strategy(ABC):
+    name: ClassVar[str]
+    Params: ClassVar[type[BaseModel]] = NoParams
+    # Strategies that hand the lead to a rep need the route's candidates filtered by eligibility.
+    picks_rep: ClassVar[bool] = True
+    summary: ClassVar[str] = ""
+
+    @abstractmethod
+    def choose(self, ctx: RouteContext) -> Pick | Pass:
+        """Pick the owner for ``ctx.lead`` from ``ctx.eligible``, or pass."""

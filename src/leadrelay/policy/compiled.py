@@ -1,0 +1,64 @@
+"""A loaded policy, ready for ``decide``: conditions parsed, names resolved, parameters checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from leadrelay.domain.rep import Caps
+from leadrelay.policy.conditions import Condition
+from leadrelay.policy.schema import PolicyModel
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    rep: str | None = None
+    reps: tuple[str, ...] = ()
+    team: str | None = None
+    teams: tuple[str, ...] = ()
+    pool: str | None = None
+    owner: str | None = None
+    manual: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRoute:
+    name: str
+    when: Condition | None
+    target: Target
+    strategy: str
+    params: BaseModel  # the strategy's own validated parameters
+    off_hours: bool = False
+    sla: dict[str, Any] | None = None
+    line: int | None = None  # where the route starts in the policy file
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledExperiment:
+    name: str
+    share: float
+    when: Condition | None
+    route: CompiledRoute
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPolicy:
+    model: PolicyModel
+    reject: tuple[tuple[str, Condition], ...] = ()
+    score: tuple[tuple[str, Condition, float], ...] = ()
+    value_slabs: tuple[tuple[str, float], ...] = ()  # highest threshold first
+    priority: tuple[tuple[str, Condition], ...] = ()
+    routes: tuple[CompiledRoute, ...] = ()
+    experiments: tuple[CompiledExperiment, ...] = ()
+    default_caps: Caps = field(default_factory=Caps)
+    existing_account_owner: bool = False
+    text: str = ""
+    digest: str = ""  # sha256 of the text: identifies the policy before it is stored
+    revision: int = 0  # the store's version number once stored; 0 for an unstored file
+
+    def with_revision(self, revision: int) -> CompiledPolicy:
+        from dataclasses import replace
+
+        return replace(self, revision=revision)
