@@ -6,7 +6,7 @@ Normal routing outcomes (screened out, duplicate, nobody eligible) are values in
     LeadRelayError                  anything leadrelay refuses; exit status 2 in the CLI
     ├── PolicyError                 a policy file that does not load; carries every problem
     ├── InputFileError              a CSV/JSON file with bad rows; carries every problem
-    ├── ReferenceError_             a name (rep, team, route, lead) that does not exist
+    ├── UnknownNameError            a name (rep, team, route, lead) that does not exist
     └── StoreError                  the database is missing, outdated or unreachable
 
 Every error carries ``problems``: located, human-readable lines (file, line/row, field,
@@ -65,7 +65,7 @@ class InputFileError(LeadRelayError):
     """A data file with bad rows; nothing of it was written."""
 
 
-class ReferenceError_(LeadRelayError):  # noqa: N801 - avoid shadowing the builtin
+class UnknownNameError(LeadRelayError):
     """A name that refers to nothing: an unknown rep, team, lead or route."""
 
 

@@ -29,7 +29,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)") from exc
+        raise ValueError(
+            f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +47,8 @@ class WorkingHours:
         if not text or not text.strip():
             return cls()
         windows: list[tuple[int, time, time]] = []
-        for part in re.split(r"[;,]", text):
-            part = part.strip()
+        for raw in re.split(r"[;,]", text):
+            part = raw.strip()
             if not part:
                 continue
             m = re.fullmatch(

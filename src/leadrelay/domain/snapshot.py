@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
+from leadrelay.domain.clock import local_view
 from leadrelay.domain.org import Account, Team
-from leadrelay.domain.rep import Rep, zone
+from leadrelay.domain.rep import Rep
 
 PERIODS = ("day", "week", "month")
 
 
 def period_starts(moment: datetime, timezone: str) -> dict[str, date]:
     """First day of the calendar day, ISO week and month containing ``moment`` in ``timezone``."""
-    local = moment.astimezone(zone(timezone)).date()
-    return {
-        "day": local,
-        "week": local - timedelta(days=local.weekday()),
-        "month": local.replace(day=1),
-    }
+    return local_view(moment, timezone)[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from leadrelay.domain.decision import Candidate, Screening, Status
 from leadrelay.domain.lead import Lead
+from leadrelay.domain.org import Account
 from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import Snapshot
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
@@ -33,6 +34,15 @@ class RouteContext:
     candidates: tuple[str, ...]  # rep ids the route names, in the order it lists them
     eligible: tuple[Rep, ...]  # those candidates that may take a lead now, same order
     excluded: Mapping[str, str]  # rep id -> why it may not
+    account: Account | None = None  # the existing account the lead belongs to, if recognised
+    account_match: str | None = None  # how it was recognised, e.g. "email domain acme.com"
+
+    def entry_order(self, rep: Rep) -> tuple[int, int]:
+        """Round-robin order: least recently given a lead by this route, then route order."""
+        return (
+            self.snapshot.entry(self.route.name, rep.id).last_seq,
+            self.candidates.index(rep.id),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,34 @@
+"""Recognise a lead of an existing account (exact email or website domain)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from leadrelay.domain.lead import Lead
+from leadrelay.domain.org import Account
+
+# Mailbox providers: a lead writing from one of these says nothing about its company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "hotmail.com", "outlook.com",
+        "live.com", "msn.com", "aol.com", "icloud.com", "me.com", "mac.com", "proton.me",
+        "protonmail.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com", "yandex.ru",
+        "yandex.com", "zoho.com", "qq.com", "163.com", "126.com", "fastmail.com", "hey.com",
+        "orange.fr", "free.fr", "libero.it", "t-online.de", "btinternet.com", "comcast.net",
+    }
+)  # fmt: skip
+
+
+def match_account(
+    lead: Lead, accounts_by_domain: Mapping[str, Account]
+) -> tuple[Account, str] | None:
+    """The account the lead belongs to and how it was recognised, or None."""
+    if not accounts_by_domain:
+        return None
+    for how, domain in (("website", lead.website_domain), ("email", lead.email_domain)):
+        if domain is None or domain in FREE_MAIL_DOMAINS:
+            continue
+        account = accounts_by_domain.get(domain)
+        if account is not None:
+            return account, f"{how} domain {domain}"
+    return None

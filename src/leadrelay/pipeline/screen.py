@@ -1,0 +1,68 @@
+"""Screening: reject bad-fit leads, add up score points, give a value slab and a priority."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadrelay.domain.decision import Screening, ScreeningStep
+from leadrelay.domain.lead import Lead
+from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.policy.conditions import Condition
+
+LOWEST = "low"  # the slab and priority of a lead no threshold or condition lifts
+
+
+def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any]]:
+    """The screening result and the values later conditions see (lead fields + screening)."""
+    values = lead.fields()
+    steps: list[ScreeningStep] = []
+    for name, condition in policy.reject:
+        held = _holds(condition, values, name, "reject", steps)
+        if held:
+            return Screening(rejected_by=name, steps=tuple(steps)), values
+
+    score = 0.0
+    for name, condition, points in policy.score:
+        if _holds(condition, values, name, "score", steps, points):
+            score += points
+
+    slab = LOWEST
+    if lead.value is not None:
+        for slab_name, threshold in policy.value_slabs:
+            if lead.value >= threshold:
+                slab = slab_name
+                break
+    if policy.value_slabs:
+        steps.append(ScreeningStep(rule=slab, kind="slab", matched=True, note=_slab_note(lead)))
+    values["score"] = score
+    values["value_slab"] = slab
+
+    priority = LOWEST
+    for name, condition in policy.priority:
+        if _holds(condition, values, name, "priority", steps):
+            priority = name
+            break
+    values["priority"] = priority
+    return Screening(score=score, value_slab=slab, priority=priority, steps=tuple(steps)), values
+
+
+def _holds(
+    condition: Condition,
+    values: dict[str, Any],
+    name: str,
+    kind: str,
+    steps: list[ScreeningStep],
+    points: float = 0.0,
+) -> bool:
+    result = condition.evaluate(values)
+    note = "" if result is not None else "could not evaluate: a field it uses is empty"
+    steps.append(
+        ScreeningStep(
+            rule=name, kind=kind, matched=bool(result), points=points if result else 0.0, note=note
+        )
+    )
+    return bool(result)
+
+
+def _slab_note(lead: Lead) -> str:
+    return "no value given" if lead.value is None else f"value {lead.value:,.0f}"

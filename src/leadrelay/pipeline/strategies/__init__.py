@@ -1,0 +1,1 @@
+"""Routing strategies: one module each, listed once in ``registry.py``."""

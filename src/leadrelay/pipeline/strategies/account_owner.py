@@ -1,0 +1,29 @@
+"""Account owner: a lead of an existing customer goes to whoever owns the account."""
+
+from __future__ import annotations
+
+from leadrelay.domain.decision import Status
+from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+
+
+class AccountOwner(Strategy):
+    name = "account_owner"
+    summary = "the owner of the existing account the lead belongs to"
+
+    def choose(self, ctx: RouteContext) -> Pick | Pass:
+        if ctx.account is None:
+            return Pass("the lead matches no existing account")
+        owner = ctx.account.owner
+        if owner is None:
+            return Pass(f"account {ctx.account.id} has no owner")
+        if ctx.candidates and owner not in ctx.candidates:
+            return Pass(f"account owner {owner} is not among this route's reps")
+        why_not = ctx.excluded.get(owner)
+        if why_not is not None or owner not in {rep.id for rep in ctx.eligible}:
+            return Pass(f"account owner {owner} may not take it: {why_not or 'unknown rep'}")
+        return Pick(
+            Status.ASSIGNED,
+            f"account owner: {owner} owns account {ctx.account.name or ctx.account.id}"
+            f" (matched by {ctx.account_match})",
+            owner=owner,
+        )

@@ -1,0 +1,25 @@
+"""Cherry-pick: the lead waits in an open pool until an eligible rep claims it."""
+
+from __future__ import annotations
+
+from leadrelay.domain.decision import Status
+from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+
+
+class Claim(Strategy):
+    name = "claim"
+    picks_rep = False
+    summary = "an open pool the route's reps claim from"
+
+    def choose(self, ctx: RouteContext) -> Pick | Pass:
+        target = ctx.route.target
+        if target.pool is None:
+            return Pass("route names no pool")
+        owner = target.owner
+        if owner is None and target.team is not None:
+            team = ctx.snapshot.teams.get(target.team)
+            owner = team.owner if team else None
+        reason = f"pool: open in pool {target.pool} for its reps to claim"
+        if owner:
+            reason += f"; {owner} is accountable until then"
+        return Pick(Status.POOL, reason, owner=owner, team=target.team, pool=target.pool)

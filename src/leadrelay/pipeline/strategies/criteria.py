@@ -1,0 +1,28 @@
+"""Criteria-based: the route's condition picks the lead, the route names its owner.
+
+With ``to: {rep: X}`` the lead goes to X when X is eligible; with ``to: {reps: [X, Y]}`` to the
+first eligible rep in the listed order (a named backup).
+"""
+
+from __future__ import annotations
+
+from leadrelay.domain.decision import Status
+from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+
+
+class Criteria(Strategy):
+    name = "criteria"
+    summary = "a fixed owner for the leads the route's condition selects"
+
+    def choose(self, ctx: RouteContext) -> Pick | Pass:
+        if not ctx.eligible:
+            named = ", ".join(
+                f"{rep} ({ctx.excluded.get(rep, 'unknown')})" for rep in ctx.candidates
+            )
+            return Pass(f"the fixed owner may not take it: {named}")
+        chosen = ctx.eligible[0]
+        skipped = ctx.candidates.index(chosen.id)
+        reason = f"criteria: route {ctx.route.name!r} gives these leads to {chosen.id}"
+        if skipped:
+            reason += f" (first eligible of {len(ctx.candidates)} listed)"
+        return Pick(Status.ASSIGNED, reason, owner=chosen.id)
