@@ -38,15 +38,13 @@ class ScreeningModel(_Strict):
 
 
 class DuplicatesModel(_Strict):
-    keys: list[Literal["email", "phone", "name_company"]] = Field(default_factory=lambda: ["email"])
+    keys: list[Literal["email", "phone", "name_company"]] = Field(default=["email"])
     window_days: int = Field(default=90, ge=0)
     plus_addressing: bool = True  # treat jo+x@a.com as jo@a.com
 
 
 class AccountsModel(_Strict):
-    keys: list[Literal["domain", "email_domain"]] = Field(
-        default_factory=lambda: ["domain", "email_domain"]
-    )
+    keys: list[Literal["domain", "email_domain"]] = Field(default=["domain", "email_domain"])
     fuzzy_name: float | None = Field(default=None, ge=0, le=100)
 
 
@@ -87,7 +85,7 @@ class TargetModel(_Strict):
             given.append("manual")
         if not given:
             raise ValueError("say who gets the lead: one of rep, reps, team, teams, pool, manual")
-        if len(given) > 1 and given != ["team", "pool"] and given != ["teams", "pool"]:
+        if len(given) > 1 and given not in (["team", "pool"], ["teams", "pool"]):
             raise ValueError(f"give only one of {', '.join(given)}")
         return self
 
