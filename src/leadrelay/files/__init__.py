@@ -1,0 +1,34 @@
+"""Files in and out: reps, teams, accounts and leads read from CSV/JSON; assignments written.
+
+Pure: nothing here touches the database. Readers return domain objects or raise one
+``InputFileError`` carrying every problem in the file, each naming the file, the row (counted as
+in a spreadsheet: header = row 1) and the column. Column names are the contract in DESIGN.md
+"File formats".
+"""
+
+from leadrelay.files.assignments import ASSIGNMENT_COLUMNS, AssignmentRow, write_assignments
+from leadrelay.files.leads import EXPORT_HEADERS, LEAD_COLUMNS, coerce_attributes, read_leads
+from leadrelay.files.org import (
+    ACCOUNT_COLUMNS,
+    REP_COLUMNS,
+    TEAM_COLUMNS,
+    read_accounts,
+    read_reps,
+    read_teams,
+)
+
+__all__ = [
+    "ACCOUNT_COLUMNS",
+    "ASSIGNMENT_COLUMNS",
+    "EXPORT_HEADERS",
+    "LEAD_COLUMNS",
+    "REP_COLUMNS",
+    "TEAM_COLUMNS",
+    "AssignmentRow",
+    "coerce_attributes",
+    "read_accounts",
+    "read_leads",
+    "read_reps",
+    "read_teams",
+    "write_assignments",
+]

@@ -1,0 +1,28 @@
+"""The public API of leadrelay.files is exactly its __all__."""
+
+from __future__ import annotations
+
+import leadrelay.files
+
+
+def test_public_api_is_exactly_all() -> None:
+    public = {name for name in vars(leadrelay.files) if not name.startswith("_")}
+    modules = {"assignments", "common", "leads", "org"}
+    assert public - modules == set(leadrelay.files.__all__)
+    assert sorted(leadrelay.files.__all__) == sorted(
+        [
+            "ACCOUNT_COLUMNS",
+            "ASSIGNMENT_COLUMNS",
+            "EXPORT_HEADERS",
+            "LEAD_COLUMNS",
+            "REP_COLUMNS",
+            "TEAM_COLUMNS",
+            "AssignmentRow",
+            "coerce_attributes",
+            "read_accounts",
+            "read_leads",
+            "read_reps",
+            "read_teams",
+            "write_assignments",
+        ]
+    )
