@@ -1,0 +1,184 @@
+"""Routing state in the store: route sequences, the round-robin ledger and cap counters.
+
+Live routing claims a slot with conditional writes that fail (return None/False) instead of
+overshooting when another transaction got there first; the caller then rolls back and decides
+again from a fresh snapshot. Bulk routing holds the routing lock exclusively and writes final
+values at the end. Statements on the live path are built once per backend: building SQLAlchemy
+constructs costs more than running them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, Date, Executable, bindparam, text, update
+
+from leadrelay.domain.rep import Caps
+from leadrelay.domain.snapshot import LedgerEntry, Snapshot
+from leadrelay.store.tables import (
+    OPEN_PERIOD,
+    OPEN_START,
+    UTCDateTime,
+    insert_on,
+    rep_load,
+    route_state,
+    rr_ledger,
+)
+
+_UNCAPPED = 2**62
+_PERIODS = ("day", "week", "month")
+
+_ADVANCE = (
+    update(route_state)
+    .where(route_state.c.route == bindparam("r"), route_state.c.seq == bindparam("seen"))
+    .values(seq=route_state.c.seq + 1)
+)
+
+
+def advance_route(conn: Connection, route: str, seen: int) -> int | None:
+    """Compare-and-set the route's sequence from ``seen`` to ``seen + 1``; None if it moved."""
+    if seen == 0 and conn.execute(_start_route(conn.dialect.name), {"r": route}).first():
+        return 1
+    done = conn.execute(_ADVANCE, {"r": route, "seen": seen}).rowcount
+    return seen + 1 if done == 1 else None
+
+
+def take_capacity(conn: Connection, rep_id: str, starts: Mapping[str, date], caps: Caps) -> bool:
+    """Count one more lead given to the rep (per day, week, month, and open), within every cap.
+
+    One upsert whose update only applies while a counter is under its cap, so two transactions
+    racing for a rep's last slot cannot both get it: the loser gets fewer rows back. On False
+    some counters may have moved already: the caller rolls back.
+    """
+    limits = dict(caps.items())
+    if any(cap is not None and cap <= 0 for cap in limits.values()):
+        return False
+    params: dict[str, Any] = {"rep": rep_id, "open": OPEN_START, "uncapped": _UNCAPPED}
+    for period in _PERIODS:
+        cap = limits[period]
+        params[period] = starts[period]
+        params[f"cap_{period}"] = _UNCAPPED if cap is None else cap
+    rows = conn.execute(_TAKE, params).all()
+    return len(rows) == len(_PERIODS) + 1
+
+
+def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:
+    """Change the rep's open-lead count (a lead closed or handed on: -1)."""
+    stmt = insert_on(conn, rep_load).values(
+        rep_id=rep_id, period=OPEN_PERIOD, period_start=OPEN_START, count=max(delta, 0)
+    )
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["rep_id", "period", "period_start"],
+            set_={"count": rep_load.c.count + delta},
+        )
+    )
+
+
+def note_rotation(conn: Connection, route: str, rep_id: str, seq: int, at: datetime) -> None:
+    """The ledger row for (route, rep): one more lead, the latest at route sequence ``seq``."""
+    conn.execute(_note(conn.dialect.name), {"route": route, "rep": rep_id, "seq": seq, "at": at})
+
+
+def save_state(
+    conn: Connection, before: Snapshot, after: Snapshot, last_at: Mapping[tuple[str, str], datetime]
+) -> None:
+    """Write what changed between two snapshots as final values (bulk routing, lock held).
+
+    ``last_at`` is when each (route, rep) ledger entry that changed was last given a lead.
+    """
+    seqs = [
+        {"route": route, "seq": seq}
+        for route, seq in after.route_seq.items()
+        if before.route_seq.get(route) != seq
+    ]
+    _put(conn, route_state, seqs, ("route",))
+    entries = [
+        {
+            "route": route,
+            "rep_id": rep_id,
+            "count": entry.count,
+            "last_seq": entry.last_seq,
+            "last_assigned_at": last_at[(route, rep_id)],
+        }
+        for (route, rep_id), entry in after.ledger.items()
+        if before.ledger.get((route, rep_id), LedgerEntry()) != entry
+    ]
+    _put(conn, rr_ledger, entries, ("route", "rep_id"))
+    loads = [
+        {"rep_id": rep_id, "period": period, "period_start": start, "count": count}
+        for (rep_id, period, start), count in after.counters.items()
+        if before.counters.get((rep_id, period, start)) != count
+    ]
+    loads.extend(
+        {"rep_id": rep_id, "period": OPEN_PERIOD, "period_start": OPEN_START, "count": count}
+        for rep_id, count in after.open_leads.items()
+        if before.open_leads.get(rep_id) != count
+    )
+    _put(conn, rep_load, loads, ("rep_id", "period", "period_start"))
+
+
+_BATCH = 5_000
+
+
+def _put(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    """Upsert rows as final values."""
+    if not rows:
+        return
+    stmt = insert_on(conn, table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={name: stmt.excluded[name] for name in rows[0] if name not in keys},
+    )
+    for start in range(0, len(rows), _BATCH):
+        conn.execute(stmt, rows[start : start + _BATCH])
+
+
+@cache
+def _start_route(dialect: str) -> Executable:
+    stmt = insert_on(dialect, route_state).values(route=bindparam("r"), seq=1)
+    return stmt.on_conflict_do_nothing(index_elements=["route"]).returning(route_state.c.seq)
+
+
+# Written as text: SQLAlchemy cannot cache a multi-row VALUES construct, and compiling it
+# per lead cost more than running it. Same SQL on SQLite and PostgreSQL.
+_TAKE = text(
+    """
+    INSERT INTO rep_load (rep_id, period, period_start, count)
+    VALUES (:rep, 'day', :day, 1), (:rep, 'week', :week, 1), (:rep, 'month', :month, 1),
+           (:rep, 'open', :open, 1)
+    ON CONFLICT (rep_id, period, period_start) DO UPDATE SET count = rep_load.count + 1
+    WHERE rep_load.count < CASE excluded.period
+        WHEN 'day' THEN :cap_day WHEN 'week' THEN :cap_week WHEN 'month' THEN :cap_month
+        ELSE :uncapped END
+    RETURNING period
+    """
+).bindparams(
+    *(bindparam(name, type_=Date()) for name in ("day", "week", "month", "open")),
+    *(
+        bindparam(name, type_=BigInteger())
+        for name in ("cap_day", "cap_week", "cap_month", "uncapped")
+    ),
+)
+
+
+@cache
+def _note(dialect: str) -> Executable:
+    stmt = insert_on(dialect, rr_ledger).values(
+        route=bindparam("route"),
+        rep_id=bindparam("rep"),
+        count=1,
+        last_seq=bindparam("seq"),
+        last_assigned_at=bindparam("at", type_=UTCDateTime()),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["route", "rep_id"],
+        set_={
+            "count": rr_ledger.c.count + 1,
+            "last_seq": stmt.excluded.last_seq,
+            "last_assigned_at": stmt.excluded.last_assigned_at,
+        },
+    )

@@ -1,0 +1,142 @@
+"""Live routing: one lead, one transaction, correct under any number of concurrent routers.
+
+``route_lead`` builds a snapshot inside the transaction, calls ``decide``, then claims what the
+decision used with conditional writes: a compare-and-set on the route's sequence (the rotation
+did not move since the snapshot) and a capped increment of each period counter (the rep is
+still under every cap). If either finds the world changed, the transaction rolls back and the
+lead is decided again from a fresh snapshot. Lead, decision, assignment, ledger, counters and
+the audit event commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from leadrelay.domain.decision import Decision, Status
+from leadrelay.domain.lead import Lead
+from leadrelay.domain.rep import Caps
+from leadrelay.domain.snapshot import period_starts
+from leadrelay.errors import StoreError
+from leadrelay.pipeline.decide import decide
+from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.store.engine import busy_error, lock_routing, reader, safe_url
+from leadrelay.store.leads import (
+    find_by_external_id,
+    get_decision,
+    insert_leads,
+    insert_outcomes,
+    lead_row,
+)
+from leadrelay.store.org import Org, load_org
+from leadrelay.store.policies import save_policy
+from leadrelay.store.routing import advance_route, note_rotation, take_capacity
+from leadrelay.store.snapshot import build_snapshot
+
+# How often one lead is decided again after losing a race, and the longest pause between tries
+# (jittered, growing from 1 ms): enough for dozens of routers contending for one route.
+ROUTE_ATTEMPTS = 60
+_MAX_BACKOFF_S = 0.05
+# PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
+_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+
+
+@dataclass(frozen=True, slots=True)
+class RouteResult:
+    """What became of one lead: its stored id (None in a dry run), the decision, and whether
+    this call routed it (False: it was stored already under the same external id)."""
+
+    lead_id: int | None
+    decision: Decision
+    created: bool
+
+
+class _LostRaceError(Exception):
+    """The rotation or a cap counter moved since the snapshot; decide again."""
+
+
+def route_lead(engine: Engine, lead: Lead, policy: CompiledPolicy) -> RouteResult:
+    """Decide and store one lead in one transaction; idempotent on ``lead.external_id``."""
+    for attempt in range(ROUTE_ATTEMPTS):
+        try:
+            with engine.begin() as conn:
+                return _route_once(conn, lead, policy)
+        except _LostRaceError:
+            pass
+        except IntegrityError:
+            # Another router stored the same external id first: theirs is the result.
+            if not lead.external_id:
+                raise
+            with reader(engine).connect() as conn:
+                stored = stored_result(conn, lead.external_id)
+            if stored is None:
+                raise
+            return stored
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
+                busy = busy_error(engine, exc)
+                if busy is not None:
+                    raise busy from exc
+                raise
+        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.001 * 2**attempt)))
+    raise StoreError(
+        f"could not route lead {lead.seed_key} on {safe_url(engine.url)}: lost the race for a"
+        f" route or cap {ROUTE_ATTEMPTS} times in a row"
+    )
+
+
+def stored_result(conn: Connection, external_id: str) -> RouteResult | None:
+    """The result of routing the lead stored under ``external_id``, if there is one."""
+    lead_id = find_by_external_id(conn, external_id)
+    if lead_id is None:
+        return None
+    return RouteResult(lead_id, get_decision(conn, lead_id), created=False)
+
+
+def rep_caps(org: Org, rep_id: str, policy: CompiledPolicy) -> Caps:
+    """The caps that apply to a rep: their own, else the policy's default."""
+    rep = org.reps.get(rep_id)
+    if rep is None:
+        return Caps()
+    return rep.effective_caps(policy.default_caps)
+
+
+def _route_once(conn: Connection, lead: Lead, policy: CompiledPolicy) -> RouteResult:
+    lock_routing(conn)
+    if policy.revision == 0:
+        policy = policy.with_revision(save_policy(conn, policy))
+    if lead.external_id:
+        stored = stored_result(conn, lead.external_id)
+        if stored is not None:
+            return stored
+
+    org = load_org(conn)
+    at = lead.received_at
+    snapshot = build_snapshot(conn, org, at)
+    decision = decide(lead, snapshot, policy)
+
+    # A lead given to a rep claims its route's next place and a slot under each of the rep's
+    # caps; team, pool and manual outcomes claim nothing (Snapshot.record does the same).
+    route = decision.route
+    given = decision.owner if decision.status is Status.ASSIGNED else None
+    seq = 0
+    if given is not None:
+        if route is not None:
+            claimed = advance_route(conn, route, snapshot.route_seq.get(route, 0))
+            if claimed is None:
+                raise _LostRaceError
+            seq = claimed
+        rep = org.reps.get(given)
+        starts = period_starts(at, rep.timezone if rep else "UTC")
+        if not take_capacity(conn, given, starts, rep_caps(org, given, policy)):
+            raise _LostRaceError
+
+    lead_id = insert_leads(conn, [lead_row(lead, decision)])[0]
+    insert_outcomes(conn, [lead_id], [decision])
+    if given is not None and route is not None:
+        note_rotation(conn, route, given, seq, at)
+    return RouteResult(lead_id, decision, created=True)

@@ -1,0 +1,187 @@
+"""Bulk routing and dry runs: many leads, one snapshot advanced in memory, one transaction.
+
+Leads are decided in the order given, each at its own ``received_at``, by the same ``decide``
+live routing calls, on a snapshot read once and advanced with ``Snapshot.record`` after each
+lead given to a rep: the outcome equals routing the leads one by one with ``route_lead``. A real
+run holds the routing lock exclusively (PostgreSQL: an advisory lock live routers take shared;
+SQLite: the write lock), writes leads in batches and the routing state once at the end.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import replace
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from leadrelay.domain.decision import Decision, Status
+from leadrelay.domain.lead import Lead
+from leadrelay.pipeline.decide import decide
+from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.store.engine import busy_error, lock_routing, reader
+from leadrelay.store.leads import (
+    find_by_external_ids,
+    get_decisions,
+    insert_leads,
+    insert_outcomes,
+    lead_row,
+)
+from leadrelay.store.org import load_org
+from leadrelay.store.policies import find_revision, save_policy
+from leadrelay.store.routing import save_state
+from leadrelay.store.snapshot import build_snapshot
+from leadrelay.workflow.assign import RouteResult
+
+# Leads decided between two batched writes (and two progress calls).
+BATCH = 5_000
+
+Progress = Callable[[int], None]
+
+
+def route_many(
+    engine: Engine,
+    leads: Iterable[Lead],
+    policy: CompiledPolicy,
+    *,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> list[RouteResult]:
+    """Route ``leads`` in order; one result per lead, in the same order.
+
+    A lead whose external id is stored already, or appeared earlier in ``leads``, is not routed
+    again: its result is the earlier one with ``created=False``. ``dry_run`` decides everything
+    the same way and writes nothing (new leads get ``lead_id=None``).
+    """
+    batch = list(leads)
+    if not batch:
+        return []
+    try:
+        with ExitStack() as stack:
+            stack.enter_context(_no_cyclic_gc())
+            if dry_run:
+                conn = stack.enter_context(reader(engine).connect())
+            else:
+                conn = stack.enter_context(engine.begin())
+                lock_routing(conn, exclusive=True)
+            results = _route_all(conn, batch, policy, dry_run=dry_run, progress=progress)
+            if dry_run:
+                conn.rollback()
+    except DBAPIError as exc:
+        busy = busy_error(engine, exc)
+        if busy is not None:
+            raise busy from exc
+        raise
+    return results
+
+
+def _route_all(
+    conn: Connection,
+    leads: list[Lead],
+    policy: CompiledPolicy,
+    *,
+    dry_run: bool,
+    progress: Progress | None,
+) -> list[RouteResult]:
+    if policy.revision == 0:
+        revision = find_revision(conn, policy) if dry_run else save_policy(conn, policy)
+        if revision is not None:
+            policy = policy.with_revision(revision)
+
+    external = [lead.external_id for lead in leads if lead.external_id]
+    stored_ids = find_by_external_ids(conn, external) if external else {}
+    stored_decisions = get_decisions(conn, stored_ids.values())
+    known: dict[str, RouteResult] = {
+        ext: RouteResult(lead_id, stored_decisions[lead_id], created=False)
+        for ext, lead_id in stored_ids.items()
+    }
+
+    results: list[RouteResult] = []
+    times = [lead.received_at for lead in leads]
+    org = load_org(conn)
+    snapshot = build_snapshot(conn, org, min(times), through=max(times))
+    before = replace(
+        snapshot,
+        counters=dict(snapshot.counters),
+        open_leads=dict(snapshot.open_leads),
+        ledger=dict(snapshot.ledger),
+        route_seq=dict(snapshot.route_seq),
+    )
+    last_at: dict[tuple[str, str], datetime] = {}
+
+    pending: list[tuple[int, Lead, Decision]] = []  # (index in results, lead, decision)
+    repeats: list[tuple[int, str]] = []  # (index in results, external id routed earlier here)
+    assigned = Status.ASSIGNED
+    for lead in leads:
+        ext = lead.external_id
+        if ext:
+            earlier = known.get(ext)
+            if earlier is not None:
+                if earlier.created:
+                    repeats.append((len(results), ext))
+                results.append(RouteResult(earlier.lead_id, earlier.decision, created=False))
+                continue
+        snapshot.now = lead.received_at
+        decision = decide(lead, snapshot, policy)
+        if decision.status is assigned and decision.owner is not None:
+            snapshot.record(decision.route, decision.owner, lead.received_at)
+            if decision.route is not None:
+                last_at[(decision.route, decision.owner)] = lead.received_at
+        result = RouteResult(None, decision, created=True)
+        if ext:
+            known[ext] = result
+        pending.append((len(results), lead, decision))
+        results.append(result)
+        if len(pending) >= BATCH:
+            _flush(conn, pending, results, known, dry_run)
+            if progress is not None:
+                progress(len(results))
+    _flush(conn, pending, results, known, dry_run)
+    for index, ext in repeats:  # now that the first occurrence has its id
+        results[index] = RouteResult(known[ext].lead_id, known[ext].decision, created=False)
+    if not dry_run:
+        save_state(conn, before, snapshot, last_at)
+    if progress is not None:
+        progress(len(results))
+    return results
+
+
+def _flush(
+    conn: Connection,
+    pending: list[tuple[int, Lead, Decision]],
+    results: list[RouteResult],
+    known: dict[str, RouteResult],
+    dry_run: bool,
+) -> None:
+    """Write the pending leads and put their new ids into their results."""
+    if not pending or dry_run:
+        pending.clear()
+        return
+    ids = insert_leads(conn, [lead_row(lead, decision) for _, lead, decision in pending])
+    insert_outcomes(conn, ids, [decision for _, _, decision in pending])
+    for (index, lead, decision), lead_id in zip(pending, ids, strict=True):
+        result = RouteResult(lead_id, decision, created=True)
+        results[index] = result
+        if lead.external_id:
+            known[lead.external_id] = result
+    pending.clear()
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch builds millions of objects.
+
+    Its full collections rescan every live object, and a batch keeps all its results alive:
+    measured 2.5x slower with it on. Reference counting still frees everything routing drops
+    (decisions and rows hold no cycles).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -1,0 +1,81 @@
+"""Route sequences, cap counters and the snapshot built from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Engine, select
+from tests.builders import NOON
+
+from leadrelay.domain import Caps, LedgerEntry, Rep, period_starts
+from leadrelay.store import build_snapshot, load_org, save_reps
+from leadrelay.store.routing import add_open, advance_route, note_rotation, take_capacity
+from leadrelay.store.tables import rep_load
+
+
+def _counts(engine: Engine, rep_id: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(rep_load.c.period, rep_load.c.count).where(rep_load.c.rep_id == rep_id)
+        )
+        return {period: count for period, count in rows}
+
+
+def test_capacity_is_taken_only_while_under_every_cap(engine: Engine) -> None:
+    starts = period_starts(NOON, "UTC")
+    caps = Caps(per_day=None, per_week=2)
+    taken = []
+    for _ in range(3):
+        with engine.begin() as conn:
+            ok = take_capacity(conn, "ana", starts, caps)
+            taken.append(ok)
+            if not ok:
+                conn.rollback()
+    assert taken == [True, True, False]
+    assert _counts(engine, "ana") == {"day": 2, "week": 2, "month": 2, "open": 2}
+
+
+def test_a_zero_cap_gives_nothing(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert not take_capacity(conn, "ana", period_starts(NOON, "UTC"), Caps(per_month=0))
+
+
+def test_the_route_sequence_moves_only_from_the_value_seen(engine: Engine) -> None:
+    with engine.begin() as conn:
+        assert advance_route(conn, "inbound", 0) == 1
+        assert advance_route(conn, "inbound", 0) is None  # someone else moved it first
+        assert advance_route(conn, "inbound", 1) == 2
+        assert advance_route(conn, "inbound", 1) is None
+
+
+def test_snapshot_reads_counters_of_the_periods_now_falls_in_for_each_rep(engine: Engine) -> None:
+    now = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)  # already the 26th in Auckland
+    with engine.begin() as conn:
+        save_reps(conn, [Rep(id="kiri", timezone="Pacific/Auckland"), Rep(id="ana")])
+        conn.execute(
+            rep_load.insert(),
+            [
+                {"rep_id": "kiri", "period": "day", "period_start": date(2026, 11, 26), "count": 4},
+                {"rep_id": "kiri", "period": "day", "period_start": date(2026, 11, 25), "count": 9},
+                {"rep_id": "ana", "period": "day", "period_start": date(2026, 11, 25), "count": 3},
+                {"rep_id": "ana", "period": "month", "period_start": date(2026, 11, 1), "count": 7},
+                {"rep_id": "ana", "period": "month", "period_start": date(2026, 1, 1), "count": 70},
+            ],
+        )
+        add_open(conn, "ana", 5)
+        note_rotation(conn, "inbound", "ana", 1, now)
+        advance_route(conn, "inbound", 0)
+    with engine.connect() as conn:
+        org = load_org(conn)
+        snap = build_snapshot(conn, org, now)
+        wide = build_snapshot(conn, org, now, through=datetime(2026, 12, 3, tzinfo=UTC))
+    kiri, ana = org.reps["kiri"], org.reps["ana"]
+    assert snap.count(kiri, "day") == 4
+    assert snap.count(ana, "day") == 3
+    assert snap.count(ana, "month") == 7
+    assert ("ana", "month", date(2026, 1, 1)) not in snap.counters
+    assert ("ana", "month", date(2026, 1, 1)) not in wide.counters
+    assert ("kiri", "day", date(2026, 11, 25)) in wide.counters
+    assert snap.open_leads == {"ana": 5}
+    assert snap.ledger == {("inbound", "ana"): LedgerEntry(1, 1)}
+    assert snap.route_seq == {"inbound": 1}

@@ -1,0 +1,84 @@
+"""Stores for workflow tests, on each backend, plus a small org and policy to route with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from leadrelay.domain import Caps, Rep, Team
+from leadrelay.policy import CompiledPolicy, load_policy_text
+from leadrelay.store import open_store, save_reps, save_teams
+
+POLICY = """\
+version: 1
+screening:
+  reject:
+    - {name: not-served, when: 'country != null and country not in ["US", "CA", "GB"]'}
+capacity:
+  default: {per_day: 3, per_week: 10}
+routes:
+  - name: airlines
+    when: 'industry == "airline"'
+    to: {reps: [ana, bo, chen]}
+    strategy: round_robin
+  - {name: banks, when: 'industry == "bank"', to: {team: ent}, strategy: team}
+  - {name: rest, to: {reps: [dee, eve]}, strategy: least_loaded}
+"""
+
+REPS = [
+    Rep(id="ana", teams=("air",)),
+    Rep(id="bo", teams=("air",)),
+    Rep(id="chen", teams=("air",), timezone="America/Los_Angeles"),
+    Rep(id="dee", teams=("ent",)),
+    Rep(id="eve", teams=("ent",), timezone="Pacific/Auckland", caps=Caps(per_day=2)),
+]
+TEAMS = [Team(id="ent", name="Enterprise", owner="dee")]
+
+
+def compiled_policy(text: str = POLICY) -> CompiledPolicy:
+    return load_policy_text(text, reps={r.id for r in REPS}, teams={"air", "ent"})
+
+
+def seed(engine: Engine) -> None:
+    with engine.begin() as conn:
+        save_reps(conn, REPS)
+        save_teams(conn, TEAMS)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An open store holding the test org."""
+    engine = open_store(db_url)
+    seed(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def policy() -> CompiledPolicy:
+    return compiled_policy()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
+    """``new_store()``: another fresh store with the test org, on the same backend each time."""
+    with ExitStack() as stack:
+        made: list[Engine] = []
+
+        def make() -> Engine:
+            if request.param == "sqlite":
+                url = f"sqlite:///{tmp_path / f'store{len(made)}.db'}"
+            else:
+                url = stack.enter_context(request.getfixturevalue("new_pg_database")())
+            engine = open_store(url)
+            seed(engine)
+            made.append(engine)
+            return engine
+
+        yield make
+        for engine in made:
+            engine.dispose()
