@@ -9,10 +9,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from leadrelay.domain import Account, Caps, Lead, Rep, Snapshot, Team, WorkingHours
+from leadrelay.domain.decision import Decision, Status
+from leadrelay.pipeline.decide import decide
+from leadrelay.pipeline.strategies.registry import STRATEGIES
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute, Target
 from leadrelay.policy.conditions import Condition, symbol_types
 from leadrelay.policy.schema import PolicyModel, RouteModel, TargetModel
-from leadrelay.pipeline.strategies.registry import STRATEGIES
 
 # A Wednesday, 14:00 UTC: inside 09:00-17:00 in UTC and in Europe/London.
 NOON = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
@@ -69,7 +71,9 @@ def route(
     )
 
 
-def policy(*routes: CompiledRoute, default_caps: Caps | None = None, **extra: Any) -> CompiledPolicy:
+def policy(
+    *routes: CompiledRoute, default_caps: Caps | None = None, **extra: Any
+) -> CompiledPolicy:
     model = PolicyModel(
         routes=[RouteModel(name=r.name, to=TargetModel(manual=True)) for r in routes]
     )
@@ -91,3 +95,15 @@ def snapshot(
         teams={t.id: t for t in teams},
         accounts_by_domain={a.domain: a for a in accounts if a.domain},
     )
+
+
+def route_in_order(leads: Iterable[Lead], snap: Snapshot, pol: CompiledPolicy) -> list[Decision]:
+    """Decide each lead at its ``received_at`` and record assignments, as bulk routing does."""
+    decided: list[Decision] = []
+    for one in leads:
+        snap.now = one.received_at
+        decision = decide(one, snap, pol)
+        if decision.status is Status.ASSIGNED:
+            snap.record(decision.route, decision.owner, one.received_at)
+        decided.append(decision)
+    return decided

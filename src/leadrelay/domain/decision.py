@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -82,10 +82,50 @@ class Decision:
     trials: tuple[RouteTrial, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["status"] = self.status.value
-        data["decided_at"] = self.decided_at.isoformat()
-        return data
+        """Plain JSON-ready data; written by hand because ``asdict`` deep-copies (it is hot)."""
+        screening = self.screening
+        return {
+            "lead_key": self.lead_key,
+            "status": self.status.value,
+            "reason": self.reason,
+            "decided_at": self.decided_at.isoformat(),
+            "policy_version": self.policy_version,
+            "owner": self.owner,
+            "team": self.team,
+            "pool": self.pool,
+            "route": self.route,
+            "strategy": self.strategy,
+            "screening": {
+                "score": screening.score,
+                "value_slab": screening.value_slab,
+                "priority": screening.priority,
+                "rejected_by": screening.rejected_by,
+                "steps": [
+                    {"rule": s.rule, "kind": s.kind, "matched": s.matched, "points": s.points,
+                     "note": s.note}
+                    for s in screening.steps
+                ],
+            },
+            "account": self.account,
+            "account_match": self.account_match,
+            "duplicate_of": self.duplicate_of,
+            "experiment": self.experiment,
+            "arm": self.arm,
+            "trials": [
+                {
+                    "route": t.route,
+                    "matched": t.matched,
+                    "outcome": t.outcome,
+                    "strategy": t.strategy,
+                    "candidates": [
+                        {"rep": c.rep, "excluded": c.excluded, "score": c.score,
+                         "factors": dict(c.factors), "note": c.note}
+                        for c in t.candidates
+                    ],
+                }
+                for t in self.trials
+            ],
+        }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Decision:

@@ -28,7 +28,7 @@ def zone(name: str) -> ZoneInfo:
     """The time zone named; raises ValueError for a name IANA does not know."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(
             f"unknown time zone {name!r} (use an IANA name like Europe/Berlin)"
         ) from exc
@@ -40,6 +40,15 @@ class WorkingHours:
 
     windows: tuple[tuple[int, time, time], ...] = ()
     text: str = ""
+    # the same windows as (start, end) minutes of the week, for a cheap check on the hot path
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        spans = tuple(
+            (day * 1440 + start.hour * 60 + start.minute, day * 1440 + _minutes_end(end))
+            for day, start, end in self.windows
+        )
+        object.__setattr__(self, "spans", spans)
 
     @classmethod
     def parse(cls, text: str | None) -> WorkingHours:
@@ -69,10 +78,14 @@ class WorkingHours:
         return cls(tuple(windows), text.strip())
 
     def covers(self, local: datetime) -> bool:
-        if not self.windows:
+        if not self.spans:
             return True
-        day, clock = local.weekday(), local.time()
-        return any(d == day and start <= clock < end for d, start, end in self.windows)
+        minute = local.weekday() * 1440 + local.hour * 60 + local.minute
+        return any(start <= minute < end for start, end in self.spans)
+
+
+def _minutes_end(end: time) -> int:
+    return 1440 if end == time(23, 59, 59, 999999) else end.hour * 60 + end.minute
 
 
 def _clock(text: str) -> time:
@@ -115,6 +128,14 @@ class Caps:
     def items(self) -> tuple[tuple[str, int | None], ...]:
         return (("day", self.per_day), ("week", self.per_week), ("month", self.per_month))
 
+    def over(self, default: Caps) -> Caps:
+        """These caps where set, the default's elsewhere: a rep's cell overrides one period."""
+        return Caps(
+            self.per_day if self.per_day is not None else default.per_day,
+            self.per_week if self.per_week is not None else default.per_week,
+            self.per_month if self.per_month is not None else default.per_month,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Rep:
@@ -127,7 +148,7 @@ class Rep:
     working_hours: WorkingHours = field(default_factory=WorkingHours)
     out_of_office: tuple[DateRange, ...] = ()
     weight: float = 1.0
-    caps: Caps | None = None  # None: the policy's default capacity applies
+    caps: Caps | None = None  # a period left None takes the policy's default capacity
     skills: frozenset[str] = frozenset()
     regions: tuple[str, ...] = ()
     seniority: Seniority = Seniority.MID
@@ -135,8 +156,16 @@ class Rep:
     office_lon: float | None = None
     active: bool = True
 
+    def effective_caps(self, default: Caps) -> Caps:
+        return default if self.caps is None else self.caps.over(default)
+
     def local_time(self, moment: datetime) -> datetime:
         return moment.astimezone(zone(self.timezone))
 
     def has_skill(self, kind: str, value: str | None) -> bool:
-        return value is not None and f"{kind}:{value}".lower() in self.skills
+        return value is not None and f"{kind}:{skill_slug(value)}" in self.skills
+
+
+def skill_slug(value: str) -> str:
+    """``GTX Pro`` and ``gtx-pro`` name the same skill value."""
+    return re.sub(r"[\s_]+", "-", value.strip().lower())

@@ -30,6 +30,9 @@ class LedgerEntry:
     last_seq: int = 0  # 0 = never given a lead by this route
 
 
+NEVER = LedgerEntry()
+
+
 @dataclass(slots=True)
 class Snapshot:
     now: datetime
@@ -56,7 +59,7 @@ class Snapshot:
         return self.counters.get((rep.id, period, start), 0)
 
     def entry(self, route: str, rep_id: str) -> LedgerEntry:
-        return self.ledger.get((route, rep_id), LedgerEntry())
+        return self.ledger.get((route, rep_id), NEVER)
 
     def record(self, route: str | None, rep_id: str | None, at: datetime) -> None:
         """Advance counters and the rotation as if a lead was given to ``rep_id`` at ``at``.

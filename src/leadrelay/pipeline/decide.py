@@ -37,6 +37,8 @@ class _Lookup:
     policy: CompiledPolicy
     account: Account | None
     account_match: str | None
+    # (rep, off_hours_ok) -> why not eligible; many routes share reps within one decision
+    exclusions: dict[tuple[str, bool], str | None]
 
 
 def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
@@ -59,7 +61,7 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
 
     matched = match_account(lead, snapshot.accounts_by_domain)
     account, how = matched if matched else (None, None)
-    look = _Lookup(lead, values, screening, snapshot, policy, account, how)
+    look = _Lookup(lead, values, screening, snapshot, policy, account, how, {})
     if account is not None:
         base = replace(base, account=account.id, account_match=how)
 
@@ -113,9 +115,14 @@ def _try_route(route: CompiledRoute, look: _Lookup) -> tuple[Pick | None, RouteT
             if rep is None:
                 excluded[rep_id] = "not a known rep"
                 continue
-            reason = exclusion(
-                rep, look.snapshot, look.policy.default_caps, off_hours_ok=route.off_hours
-            )
+            key = (rep_id, route.off_hours)
+            if key in look.exclusions:
+                reason = look.exclusions[key]
+            else:
+                reason = exclusion(
+                    rep, look.snapshot, look.policy.default_caps, off_hours_ok=route.off_hours
+                )
+                look.exclusions[key] = reason
             if reason is None:
                 eligible.append(rep)
             else:

@@ -27,7 +27,7 @@ def exclusion(
             f"outside working hours ({rep.working_hours.text} {rep.timezone};"
             f" {_clock(local)} there)"
         )
-    caps = rep.caps if rep.caps is not None else default_caps
+    caps = rep.effective_caps(default_caps)
     for period, cap in caps.items():
         if cap is None:
             continue
@@ -37,5 +37,8 @@ def exclusion(
     return None
 
 
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
 def _clock(local: datetime) -> str:
-    return local.strftime("%a %H:%M")
+    return f"{_WEEKDAYS[local.weekday()]} {local.hour:02d}:{local.minute:02d}"

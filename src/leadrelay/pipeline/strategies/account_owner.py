@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Status
+from leadrelay.domain.decision import Candidate, Status
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -26,4 +26,13 @@ class AccountOwner(Strategy):
             f"account owner: {owner} owns account {ctx.account.name or ctx.account.id}"
             f" (matched by {ctx.account_match})",
             owner=owner,
+            scored=tuple(
+                Candidate(
+                    rep=rep.id,
+                    note="owns the account"
+                    if rep.id == owner
+                    else f"not the account owner ({owner})",
+                )
+                for rep in ctx.eligible
+            ),
         )

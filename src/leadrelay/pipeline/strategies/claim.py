@@ -19,6 +19,12 @@ class Claim(Strategy):
         if owner is None and target.team is not None:
             team = ctx.snapshot.teams.get(target.team)
             owner = team.owner if team else None
+        if owner:
+            held_by = ctx.snapshot.reps.get(owner)
+            if held_by is None or not held_by.active:
+                return Pass(
+                    f"pool {target.pool}'s owner {owner} is not an active rep to be accountable"
+                )
         reason = f"pool: open in pool {target.pool} for its reps to claim"
         if owner:
             reason += f"; {owner} is accountable until then"

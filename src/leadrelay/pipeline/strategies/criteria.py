@@ -6,7 +6,7 @@ first eligible rep in the listed order (a named backup).
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Status
+from leadrelay.domain.decision import Candidate, Status
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -25,4 +25,13 @@ class Criteria(Strategy):
         reason = f"criteria: route {ctx.route.name!r} gives these leads to {chosen.id}"
         if skipped:
             reason += f" (first eligible of {len(ctx.candidates)} listed)"
-        return Pick(Status.ASSIGNED, reason, owner=chosen.id)
+        scored = tuple(
+            Candidate(
+                rep=rep.id,
+                note="first eligible rep the route lists"
+                if rep is chosen
+                else f"eligible, but listed after {chosen.id}",
+            )
+            for rep in ctx.eligible
+        )
+        return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)

@@ -31,7 +31,7 @@ class LeastLoaded(Strategy):
     def _load(ctx: RouteContext, rep: Rep) -> tuple[float, str]:
         """Open leads divided by the rep's widest cap (month, else week, else day), else weight."""
         open_leads = ctx.snapshot.open_leads.get(rep.id, 0)
-        caps = rep.caps if rep.caps is not None else ctx.policy.default_caps
+        caps = rep.effective_caps(ctx.policy.default_caps)
         for word, cap in (
             ("monthly", caps.per_month),
             ("weekly", caps.per_week),

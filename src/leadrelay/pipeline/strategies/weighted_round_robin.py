@@ -1,10 +1,15 @@
-"""Weighted round robin, smooth: each lead goes to the rep furthest below its weight share.
+"""Weighted round robin, smooth: counts stay within one lead of each rep's weight share.
 
-With counts c and weights w over the eligible reps, the next lead goes to the rep maximising
-w * (n + 1) / W - c (n leads so far, W total weight): counts stay within one lead of the shares.
+With counts c and weights w over the k eligible reps, the share of lead n is w * n / W. Taking
+simply the rep furthest below its share (nginx's smooth weighted round robin) can leave a rep
+more than one lead behind (weights 1, 1, 1, 20, 20: 1.02 after 28 leads). Tijdeman's rule keeps
+every rep within 1 - 1 / (2k - 2): among the reps the next lead would not put more than that
+ahead of their share, pick the one that would otherwise fall that far behind soonest.
 """
 
 from __future__ import annotations
+
+import math
 
 from leadrelay.domain.decision import Candidate, Status
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
@@ -23,7 +28,15 @@ class WeightedRoundRobin(Strategy):
         deficit = {
             rep.id: rep.weight * after / total_weight - counts[rep.id] for rep in ctx.eligible
         }
-        chosen = min(ctx.eligible, key=lambda rep: (-deficit[rep.id], *ctx.entry_order(rep)))
+        slack = 1 - 1 / (2 * len(ctx.eligible) - 2) if len(ctx.eligible) > 1 else 1.0
+        due = {  # the lead number at which the rep would fall `slack` behind its share
+            rep.id: (counts[rep.id] + slack) * total_weight / rep.weight
+            if rep.weight > 0
+            else math.inf
+            for rep in ctx.eligible
+        }
+        allowed = [rep for rep in ctx.eligible if deficit[rep.id] >= 1 - slack - 1e-9]
+        chosen = min(allowed or ctx.eligible, key=lambda rep: (due[rep.id], *ctx.entry_order(rep)))
         scored = tuple(
             Candidate(
                 rep=rep.id,
@@ -35,7 +48,7 @@ class WeightedRoundRobin(Strategy):
         )
         share = chosen.weight / total_weight
         reason = (
-            f"weighted round robin: {chosen.id} was furthest below its {share:.0%} share"
+            f"weighted round robin: {chosen.id} was due next for its {share:.0%} share"
             f" ({counts[chosen.id]} of {after - 1} leads so far)"
         )
         return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
