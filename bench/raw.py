@@ -1,0 +1,112 @@
+"""The floor under live and bulk routing: raw stdlib ``sqlite3`` inserts of lead-shaped rows.
+
+Same file settings as the store (WAL, ``synchronous=NORMAL``), a 22-column row shaped like a
+stored lead, an integer primary key and no other index. "single-row commit" is one INSERT and
+one COMMIT per row (what live routing does per lead, at the very least); "executemany x1000" is
+1000 rows per ``executemany`` and per transaction (what bulk routing could do at best).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.common import Result, Timing, median_seconds, rate, say, scratch_dir
+from bench.org import LEAD_COLUMNS, lead_rows
+
+SINGLE_ROWS = 10_000
+BATCH_ROWS = 100_000
+BATCH = 1000
+
+_COLUMNS = (*LEAD_COLUMNS, "attributes", "status")
+_DDL = (
+    "CREATE TABLE lead (id INTEGER PRIMARY KEY, "
+    + ", ".join(f"{c} {'REAL' if c in ('lat', 'lon', 'value') else 'TEXT'}" for c in _COLUMNS)
+    + ")"
+)
+_INSERT = f"INSERT INTO lead ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+
+
+def rows(n: int) -> list[tuple[Any, ...]]:
+    out = []
+    for row in lead_rows(n):
+        values = [row[c].isoformat() if c == "received_at" else row[c] for c in LEAD_COLUMNS]
+        out.append((*values, json.dumps({"campaign": "bench"}), "new"))
+    return out
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(_DDL)
+    conn.commit()
+    return conn
+
+
+def _median_rate(kind: str, n: int, repeat: int) -> tuple[float, Timing]:
+    data = rows(n)
+    with scratch_dir("raw") as tmp:
+        state: dict[str, sqlite3.Connection] = {}
+        counter = iter(range(1_000_000))
+
+        def setup() -> None:
+            if "conn" in state:
+                state.pop("conn").close()
+            state["conn"] = connect(tmp / f"raw-{kind}-{next(counter)}.db")
+
+        def single() -> None:
+            conn = state["conn"]
+            for row in data:
+                conn.execute(_INSERT, row)
+                conn.commit()
+
+        def batched() -> None:
+            conn = state["conn"]
+            for start in range(0, len(data), BATCH):
+                conn.executemany(_INSERT, data[start : start + BATCH])
+                conn.commit()
+
+        setup()
+        (single if kind == "single" else batched)()  # warm-up, untimed
+        timing = median_seconds(single if kind == "single" else batched, repeat, setup=setup)
+        state.pop("conn").close()
+    return rate(n, timing.seconds), timing
+
+
+@cache
+def single_row_rate(n: int = SINGLE_ROWS, repeat: int = 3) -> float:
+    per_s, timing = _median_rate("single", n, repeat)
+    say(
+        f"  raw sqlite3, single-row INSERT + COMMIT: {per_s:,.0f} rows/s"
+        f" ({n:,} rows; {timing.describe()})"
+    )
+    return per_s
+
+
+@cache
+def executemany_rate(n: int = BATCH_ROWS, repeat: int = 3) -> float:
+    per_s, timing = _median_rate("batch", n, repeat)
+    say(
+        f"  raw sqlite3, executemany {BATCH} rows per transaction: {per_s:,.0f} rows/s"
+        f" ({n:,} rows; {timing.describe()})"
+    )
+    return per_s
+
+
+def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
+    """Fixed sizes whatever ``n_leads`` says: these are rates, and live and bulk reuse them."""
+    del n_leads
+    say(
+        "[bold]raw sqlite3[/]: WAL, synchronous=NORMAL, 22-column lead row, file in a temp dir;"
+        f" median of {repeat}, after a warm-up"
+    )
+    single = single_row_rate(SINGLE_ROWS, repeat)
+    batch = executemany_rate(BATCH_ROWS, repeat)
+    return [
+        Result("raw sqlite single-row commit", single, "rows/s"),
+        Result(f"raw sqlite executemany x{BATCH}", batch, "rows/s"),
+    ]

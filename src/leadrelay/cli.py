@@ -1,0 +1,404 @@
+"""The ``leadrelay`` command: parse arguments, call the library, print with Rich.
+
+Exit status: 0 success; 2 bad input (file, policy, option) with every problem on stderr and the
+database unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy.engine import Engine
+
+from leadrelay import settings
+from leadrelay.domain import Decision, Lead, Status
+from leadrelay.errors import InputFileError, LeadRelayError, Problem
+from leadrelay.explain import explain_lines
+
+app = typer.Typer(
+    help="leadrelay: route every lead to the one rep most likely to win it, with a reason.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+load_app = typer.Typer(help="Load org data (CSV or JSON) into the database.", no_args_is_help=True)
+policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+app.add_typer(load_app, name="load")
+app.add_typer(policy_app, name="policy")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Database URL (default: $LEADRELAY_DB or sqlite:///leadrelay.db)."),
+]
+BAD_INPUT = 2
+
+
+@contextmanager
+def _reported() -> Iterator[None]:
+    """Turn leadrelay's input errors into a located message on stderr and exit status 2."""
+    try:
+        yield
+    except LeadRelayError as exc:
+        err.print(f"[bold red]error:[/] {type(exc).__name__}", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False)
+        raise typer.Exit(BAD_INPUT) from exc
+
+
+def _engine(db: str | None) -> Engine:
+    from leadrelay.store import open_store
+
+    return open_store(settings.database_url(db))
+
+
+@app.command()
+def init(db: DbOption = None) -> None:
+    """Create or upgrade the database schema."""
+    with _reported():
+        engine = _engine(db)
+        out.print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
+
+
+def _load(kind: str, path: Path, db: str | None) -> None:
+    from leadrelay import files, store
+
+    readers: dict[str, tuple[Callable[[Path], Sequence[Any]], Callable[..., int]]] = {
+        "reps": (files.read_reps, store.save_reps),
+        "teams": (files.read_teams, store.save_teams),
+        "accounts": (files.read_accounts, store.save_accounts),
+    }
+    read, save = readers[kind]
+    with _reported():
+        rows = read(path)
+        engine = _engine(db)
+        with engine.begin() as conn:
+            save(conn, rows)
+    out.print(f"loaded {len(rows)} {kind} from {path}")
+
+
+@load_app.command("reps")
+def load_reps(path: Path, db: DbOption = None) -> None:
+    """Load reps (reps.csv columns in DESIGN.md); a bad file changes nothing."""
+    _load("reps", path, db)
+
+
+@load_app.command("teams")
+def load_teams(path: Path, db: DbOption = None) -> None:
+    """Load teams (id,name,owner); membership comes from reps.csv."""
+    _load("teams", path, db)
+
+
+@load_app.command("accounts")
+def load_accounts(path: Path, db: DbOption = None) -> None:
+    """Load accounts (id,name,domain,owner)."""
+    _load("accounts", path, db)
+
+
+@policy_app.command("check")
+def policy_check(
+    path: Path,
+    db: DbOption = None,
+    org: Annotated[
+        bool, typer.Option(help="Also check rep and team names against the database's org.")
+    ] = True,
+) -> None:
+    """Validate a policy file: every problem with its line; exit 2 if any."""
+    from leadrelay.policy import load_policy_text
+
+    with _reported():
+        text = _read_text(path)
+        reps, teams = _org_names(db) if org else (None, None)
+        compiled = load_policy_text(text, source=str(path), reps=reps, teams=teams)
+    checked = "names checked against the org" if reps else "names not checked (no org loaded)"
+    out.print(
+        f"[green]ok[/]: {path} — {len(compiled.routes)} routes, "
+        f"{len(compiled.reject)} reject rules, {len(compiled.experiments)} experiments; {checked}"
+    )
+
+
+def _org_names(db: str | None) -> tuple[list[str] | None, list[str] | None]:
+    from leadrelay import store
+
+    engine = _engine(db)
+    with engine.connect() as conn:
+        reps, teams = store.rep_ids(conn), store.team_ids(conn)
+    return (list(reps) or None, list(teams) if reps else None)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(Problem(f"cannot read: {exc.strerror}", source=str(path))) from exc
+
+
+@app.command()
+def route(
+    leads: Annotated[
+        Path,
+        typer.Argument(help="Leads CSV (leads.csv columns; Salesforce/HubSpot headers mapped)."),
+    ],
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one row per lead here.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide everything, write nothing.")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=column for a non-standard header; repeatable."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Route a file of leads in file order, each at its own received_at."""
+    with _reported():
+        results = _route_file(leads, policy, out_file, dry_run=dry_run, mapping=mapping, db=db)
+    _print_summary(results, dry_run=dry_run)
+
+
+def _route_file(
+    leads_path: Path,
+    policy_path: Path,
+    out_file: Path | None,
+    *,
+    dry_run: bool,
+    mapping: list[str] | None,
+    db: str | None,
+) -> list[tuple[Lead, Any]]:
+    from leadrelay import files, store
+    from leadrelay.policy import load_policy_text
+    from leadrelay.workflow import route_many
+
+    engine = _engine(db)
+    text = _read_text(policy_path)
+    with engine.connect() as conn:
+        reps, teams = store.rep_ids(conn), store.team_ids(conn)
+    if not reps:
+        raise InputFileError(Problem("no reps loaded yet: run `leadrelay load reps FILE` first"))
+    compiled = load_policy_text(text, source=str(policy_path), reps=reps, teams=teams)
+    lead_list = files.read_leads(leads_path, mapping=_parse_mapping(mapping), now=datetime.now(UTC))
+    if compiled.model.fields:
+        lead_list = files.coerce_attributes(lead_list, dict(compiled.model.fields))
+    if not dry_run:
+        with engine.begin() as conn:
+            revision = store.save_policy(conn, compiled)
+            store.activate(conn, revision)
+        compiled = compiled.with_revision(revision)
+
+    with _progress(len(lead_list), "routing" if not dry_run else "dry run") as advance:
+        results = route_many(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
+    pairs = list(zip(lead_list, results, strict=True))
+    if out_file is not None:
+        files.write_assignments(
+            out_file,
+            [
+                files.AssignmentRow(
+                    external_id=lead.external_id or "",
+                    lead_id=result.lead_id,
+                    status=result.decision.status.value,
+                    owner=result.decision.owner or "",
+                    team=result.decision.team or "",
+                    route=result.decision.route or "",
+                    strategy=result.decision.strategy or "",
+                    reason=result.decision.reason,
+                )
+                for lead, result in pairs
+            ],
+        )
+        out.print(f"wrote {len(pairs)} rows to {out_file}")
+    return pairs
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse an unwritable --out before routing, so a failed write never follows a commit."""
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise InputFileError(Problem(f"folder {folder} does not exist", field="--out"))
+    if path.is_dir():
+        raise InputFileError(Problem(f"{path} is a folder", field="--out"))
+
+
+def _parse_mapping(items: list[str] | None) -> dict[str, str] | None:
+    if not items:
+        return None
+    mapping: dict[str, str] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputFileError(Problem(f"--map {item!r}: write field=column", field="--map"))
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+@contextmanager
+def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=total < 2000,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _print_summary(pairs: Sequence[tuple[Lead, Any]], *, dry_run: bool) -> None:
+    decisions: list[Decision] = [result.decision for _, result in pairs]
+    status = Counter(d.status.value for d in decisions)
+    title = "Routed (dry run: nothing written)" if dry_run else "Routed"
+    table = Table(title=f"{title}: {len(decisions)} leads")
+    table.add_column("status")
+    table.add_column("leads", justify="right")
+    for name, count in status.most_common():
+        table.add_row(name, str(count))
+    out.print(table)
+
+
+def print_report(decisions: Sequence[Decision], *, samples: int = 3) -> None:
+    """Per-rep and per-route counts, leads not distributed and why, and sample traces."""
+    by_rep = Counter(d.owner for d in decisions if d.status is Status.ASSIGNED)
+    by_route = Counter((d.route or "(none)", d.strategy or "", d.status.value) for d in decisions)
+
+    reps = Table(title="Leads per rep")
+    reps.add_column("rep")
+    reps.add_column("leads", justify="right")
+    for rep, count in sorted(by_rep.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        reps.add_row(str(rep), str(count))
+    out.print(reps)
+
+    routes = Table(title="Leads per route")
+    for column in ("route", "strategy", "status"):
+        routes.add_column(column)
+    routes.add_column("leads", justify="right")
+    for (name, strategy, state), count in sorted(by_route.items(), key=lambda kv: -kv[1]):
+        routes.add_row(name, strategy, state, str(count))
+    out.print(routes)
+
+    undistributed = Counter(
+        _why_not_distributed(d) for d in decisions if d.status is not Status.ASSIGNED
+    )
+    missed = Table(title="Not distributed to a rep, and why")
+    missed.add_column("why")
+    missed.add_column("leads", justify="right")
+    for why, count in undistributed.most_common():
+        missed.add_row(why, str(count))
+    out.print(missed)
+
+    assigned = [d for d in decisions if d.status is Status.ASSIGNED]
+    for decision in _samples(assigned, samples):
+        out.rule(f"why this rep: lead {decision.lead_key}")
+        for line in explain_lines(decision, max_candidates=6):
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+def _why_not_distributed(decision: Decision) -> str:
+    if decision.status is Status.SCREENED_OUT:
+        return f"screened out: {decision.screening.rejected_by}"
+    if decision.status is Status.MANUAL:
+        return decision.reason.split(" (", 1)[0]
+    return f"{decision.status.value}: {decision.team or decision.pool or ''}".rstrip(": ")
+
+
+def _samples(decisions: Sequence[Decision], count: int) -> list[Decision]:
+    """Up to ``count`` traces from different strategies: ones where some rep was passed over
+    and the trace is short enough to read come first."""
+
+    def instructive(d: Decision) -> tuple[bool, int]:
+        candidates = [c for t in d.trials for c in t.candidates]
+        return (not any(c.excluded for c in candidates), len(candidates))
+
+    chosen: list[Decision] = []
+    seen: set[str | None] = set()
+    for decision in sorted(decisions, key=instructive):
+        if decision.strategy not in seen:
+            chosen.append(decision)
+            seen.add(decision.strategy)
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+@app.command()
+def explain(lead_id: int, db: DbOption = None) -> None:
+    """Show why a lead went where it went, from its stored decision alone."""
+    from leadrelay import store
+
+    with _reported():
+        engine = _engine(db)
+        with engine.connect() as conn:
+            decision = store.get_decision(conn, lead_id)
+    for line in explain_lines(decision, skipped_routes=True):
+        out.print(line, highlight=False, markup=False, soft_wrap=True)
+
+
+@app.command()
+def ledger(
+    route_name: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Show the round-robin ledger: leads and last position per route and rep."""
+    from leadrelay import store
+
+    with _reported():
+        engine = _engine(db)
+        with engine.connect() as conn:
+            rows = store.ledger(conn, route_name)
+    table = Table(title="Round-robin ledger")
+    for column in ("route", "rep", "leads", "last position"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.route, row.rep_id, str(row.count), str(row.last_seq))
+    out.print(table)
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    leads: Annotated[int, typer.Option(help="How many demo leads to generate.")] = 2000,
+    workdir: Annotated[Path, typer.Option(help="Where the demo files are written.")] = Path("demo"),
+) -> None:
+    """Build a demo sales org from shipped data, route a batch of leads, and show why."""
+    from leadrelay import files, store
+    from leadrelay.demo_org import build_demo
+
+    with _reported():
+        url = settings.database_url(db or f"sqlite:///{workdir / 'demo.db'}")
+        workdir.mkdir(parents=True, exist_ok=True)
+        if url.startswith("sqlite:///"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+        paths = build_demo(workdir, leads=leads)
+        out.print(f"demo org written to {workdir}/ (reps, teams, accounts, leads, policy)")
+        engine = _engine(url)
+        with engine.begin() as conn:
+            store.save_reps(conn, files.read_reps(paths.reps))
+            store.save_teams(conn, files.read_teams(paths.teams))
+            store.save_accounts(conn, files.read_accounts(paths.accounts))
+        pairs = _route_file(
+            paths.leads, paths.policy, workdir / "assignments.csv",
+            dry_run=False, mapping=None, db=url,
+        )  # fmt: skip
+    print_report([result.decision for _, result in pairs])
+    out.print(
+        f"\nDatabase: {url}. Try: leadrelay explain 1 --db {url}  |  leadrelay ledger --db {url}"
+    )
+
+
+def main() -> None:
+    app()
