@@ -101,30 +101,24 @@ class StrategyModel(BaseModel):
         return dict(self.model_extra or {})
 
 
-class RouteModel(_Strict):
-    name: str
-    when: str | None = None
+class ExperimentRouteModel(_Strict):
+    """Who gets the lead and how: the part of a route an experiment's challenger also has."""
+
     to: TargetModel
     strategy: StrategyModel = Field(default_factory=lambda: StrategyModel(name="round_robin"))
     # by default a rep outside working hours is not eligible; a route may allow it
     off_hours: bool = False
+
+    @field_validator("strategy", mode="before")
+    @classmethod
+    def _strategy_shorthand(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class RouteModel(ExperimentRouteModel):
+    name: str
+    when: str | None = None
     sla: dict[str, Any] | None = None  # workflow issue: accept/claim/contact deadlines
-
-    @field_validator("strategy", mode="before")
-    @classmethod
-    def _strategy_shorthand(cls, value: Any) -> Any:
-        return {"name": value} if isinstance(value, str) else value
-
-
-class ExperimentRouteModel(_Strict):
-    to: TargetModel
-    strategy: StrategyModel
-    off_hours: bool = False
-
-    @field_validator("strategy", mode="before")
-    @classmethod
-    def _strategy_shorthand(cls, value: Any) -> Any:
-        return {"name": value} if isinstance(value, str) else value
 
 
 class ExperimentModel(_Strict):
