@@ -52,22 +52,27 @@ def _reported() -> Iterator[None]:
         yield
     except LeadRelayError as exc:
         err.print(f"[bold red]error:[/] {type(exc).__name__}", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  {problem}", highlight=False, markup=False)
+        for problem in exc.problems:  # one line each, however long: scripts grep these
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(BAD_INPUT) from exc
 
 
-def _engine(db: str | None) -> Engine:
+@contextmanager
+def _engine(db: str | None) -> Iterator[Engine]:
+    """The store's engine, disposed on exit: no pooled connection outlives the command."""
     from leadrelay.store import open_store
 
-    return open_store(settings.database_url(db))
+    engine = open_store(settings.database_url(db))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
 def init(db: DbOption = None) -> None:
     """Create or upgrade the database schema."""
-    with _reported():
-        engine = _engine(db)
+    with _reported(), _engine(db) as engine:
         out.print(f"database ready: {engine.url.render_as_string(hide_password=True)}")
 
 
@@ -82,8 +87,7 @@ def _load(kind: str, path: Path, db: str | None) -> None:
     read, save = readers[kind]
     with _reported():
         rows = read(path)
-        engine = _engine(db)
-        with engine.begin() as conn:
+        with _engine(db) as engine, engine.begin() as conn:
             save(conn, rows)
     out.print(f"loaded {len(rows)} {kind} from {path}")
 
@@ -131,8 +135,7 @@ def policy_check(
 def _org_names(db: str | None) -> tuple[list[str] | None, list[str] | None]:
     from leadrelay import store
 
-    engine = _engine(db)
-    with engine.connect() as conn:
+    with _engine(db) as engine, engine.connect() as conn:
         reps, teams = store.rep_ids(conn), store.team_ids(conn)
     return (list(reps) or None, list(teams) if reps else None)
 
@@ -165,7 +168,12 @@ def route(
 ) -> None:
     """Route a file of leads in file order, each at its own received_at."""
     with _reported():
-        results = _route_file(leads, policy, out_file, dry_run=dry_run, mapping=mapping, db=db)
+        if out_file is not None:
+            _check_writable(out_file)  # before routing, so a failed write never follows a commit
+        with _engine(db) as engine:
+            results = _route_file(
+                leads, policy, out_file, dry_run=dry_run, mapping=mapping, engine=engine
+            )
     _print_summary(results, dry_run=dry_run)
 
 
@@ -176,28 +184,25 @@ def _route_file(
     *,
     dry_run: bool,
     mapping: list[str] | None,
-    db: str | None,
+    engine: Engine,
 ) -> list[tuple[Lead, Any]]:
     from leadrelay import files, store
     from leadrelay.policy import load_policy_text
     from leadrelay.workflow import route_many
 
-    engine = _engine(db)
     text = _read_text(policy_path)
     with engine.connect() as conn:
         reps, teams = store.rep_ids(conn), store.team_ids(conn)
     if not reps:
         raise InputFileError(Problem("no reps loaded yet: run `leadrelay load reps FILE` first"))
     compiled = load_policy_text(text, source=str(policy_path), reps=reps, teams=teams)
-    lead_list = files.read_leads(leads_path, mapping=_parse_mapping(mapping), now=datetime.now(UTC))
-    if compiled.model.fields:
-        lead_list = files.coerce_attributes(lead_list, dict(compiled.model.fields))
-    if not dry_run:
-        with engine.begin() as conn:
-            revision = store.save_policy(conn, compiled)
-            store.activate(conn, revision)
-        compiled = compiled.with_revision(revision)
-
+    lead_list = files.read_leads(
+        leads_path,
+        mapping=_parse_mapping(mapping),
+        now=datetime.now(UTC),
+        fields=dict(compiled.model.fields),  # converted here, so errors name file and row
+    )
+    # route_many stores the policy version in its own transaction: a failed run leaves nothing.
     with _progress(len(lead_list), "routing" if not dry_run else "dry run") as advance:
         results = route_many(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
     pairs = list(zip(lead_list, results, strict=True))
@@ -339,10 +344,8 @@ def explain(lead_id: int, db: DbOption = None) -> None:
     """Show why a lead went where it went, from its stored decision alone."""
     from leadrelay import store
 
-    with _reported():
-        engine = _engine(db)
-        with engine.connect() as conn:
-            decision = store.get_decision(conn, lead_id)
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        decision = store.get_decision(conn, lead_id)
     for line in explain_lines(decision, skipped_routes=True):
         out.print(line, highlight=False, markup=False, soft_wrap=True)
 
@@ -355,10 +358,8 @@ def ledger(
     """Show the round-robin ledger: leads and last position per route and rep."""
     from leadrelay import store
 
-    with _reported():
-        engine = _engine(db)
-        with engine.connect() as conn:
-            rows = store.ledger(conn, route_name)
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        rows = store.ledger(conn, route_name)
     table = Table(title="Round-robin ledger")
     for column in ("route", "rep", "leads", "last position"):
         table.add_column(column)
@@ -378,25 +379,32 @@ def demo(
     from leadrelay.demo_org import build_demo
 
     with _reported():
-        url = settings.database_url(db or f"sqlite:///{workdir / 'demo.db'}")
         workdir.mkdir(parents=True, exist_ok=True)
-        if url.startswith("sqlite:///"):
+        if db is None:  # the demo's own database, made afresh each run; never a user's
+            url = f"sqlite:///{workdir / 'demo.db'}"
             for suffix in ("", "-wal", "-shm"):
-                Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+                (workdir / f"demo.db{suffix}").unlink(missing_ok=True)
+        else:
+            url = db
         paths = build_demo(workdir, leads=leads)
         out.print(f"demo org written to {workdir}/ (reps, teams, accounts, leads, policy)")
-        engine = _engine(url)
-        with engine.begin() as conn:
-            store.save_reps(conn, files.read_reps(paths.reps))
-            store.save_teams(conn, files.read_teams(paths.teams))
-            store.save_accounts(conn, files.read_accounts(paths.accounts))
-        pairs = _route_file(
-            paths.leads, paths.policy, workdir / "assignments.csv",
-            dry_run=False, mapping=None, db=url,
-        )  # fmt: skip
+        with _engine(url) as engine:
+            with engine.connect() as conn:
+                if store.counts_by_status(conn):
+                    why = "the demo needs an empty database; this one has leads"
+                    raise InputFileError(Problem(why, field="--db"))
+            with engine.begin() as conn:
+                store.save_reps(conn, files.read_reps(paths.reps))
+                store.save_teams(conn, files.read_teams(paths.teams))
+                store.save_accounts(conn, files.read_accounts(paths.accounts))
+            pairs = _route_file(
+                paths.leads, paths.policy, workdir / "assignments.csv",
+                dry_run=False, mapping=None, engine=engine,
+            )  # fmt: skip
     print_report([result.decision for _, result in pairs])
-    out.print(
-        f"\nDatabase: {url}. Try: leadrelay explain 1 --db {url}  |  leadrelay ledger --db {url}"
+    out.print(  # soft_wrap: a wrapped URL could not be pasted back
+        f"\nDatabase: {url}. Try: leadrelay explain 1 --db {url}  |  leadrelay ledger --db {url}",
+        soft_wrap=True,
     )
 
 
