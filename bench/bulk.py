@@ -64,16 +64,7 @@ def run(n_leads: int | None = None, repeat: int = 3, *, full: bool = False) -> l
             write_assignments(
                 out_path,
                 (
-                    AssignmentRow(
-                        external_id=lead.external_id or "",
-                        lead_id=result.lead_id,
-                        status=result.decision.status.value,
-                        owner=result.decision.owner or "",
-                        team=result.decision.team or "",
-                        route=result.decision.route or "",
-                        strategy=result.decision.strategy or "",
-                        reason=result.decision.reason,
-                    )
+                    AssignmentRow.of(lead.external_id, result.lead_id, result.decision)
                     for lead, result in zip(leads, results, strict=True)
                 ),
             )

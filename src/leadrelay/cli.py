@@ -210,16 +210,7 @@ def _route_file(
         files.write_assignments(
             out_file,
             [
-                files.AssignmentRow(
-                    external_id=lead.external_id or "",
-                    lead_id=result.lead_id,
-                    status=result.decision.status.value,
-                    owner=result.decision.owner or "",
-                    team=result.decision.team or "",
-                    route=result.decision.route or "",
-                    strategy=result.decision.strategy or "",
-                    reason=result.decision.reason,
-                )
+                files.AssignmentRow.of(lead.external_id, result.lead_id, result.decision)
                 for lead, result in pairs
             ],
         )

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from leadrelay.domain.decision import Decision
 from leadrelay.errors import InputFileError, Problem
 
 
@@ -32,6 +33,20 @@ class AssignmentRow(NamedTuple):
     route: str
     strategy: str
     reason: str
+
+    @classmethod
+    def of(cls, external_id: str | None, lead_id: int | None, decision: Decision) -> AssignmentRow:
+        """The ``--out`` row for one routed lead."""
+        return cls(
+            external_id=external_id or "",
+            lead_id=lead_id,
+            status=decision.status.value,
+            owner=decision.owner or "",
+            team=decision.team or "",
+            route=decision.route or "",
+            strategy=decision.strategy or "",
+            reason=decision.reason,
+        )
 
 
 ASSIGNMENT_COLUMNS: tuple[str, ...] = AssignmentRow._fields
