@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from leadrelay import settings
 from leadrelay.domain import Decision, Lead, Status
-from leadrelay.errors import InputFileError, LeadRelayError, Problem
+from leadrelay.errors import InputFileError, LeadRelayError, Problem, did_you_mean
 from leadrelay.explain import explain_lines
 
 app = typer.Typer(
@@ -88,8 +88,26 @@ def _load(kind: str, path: Path, db: str | None) -> None:
     with _reported():
         rows = read(path)
         with _engine(db) as engine, engine.begin() as conn:
+            if kind != "reps":
+                _check_owners(rows, store.rep_ids(conn), path)
             save(conn, rows)
     out.print(f"loaded {len(rows)} {kind} from {path}")
+
+
+def _check_owners(rows: Sequence[Any], reps: set[str], path: Path) -> None:
+    """A team's or account's owner must be a loaded rep: someone must be accountable."""
+    problems = [
+        Problem(
+            f"{row.id}: owner {row.owner!r} is not a loaded rep",
+            source=str(path),
+            field="owner",
+            suggestion=did_you_mean(row.owner, reps),
+        )
+        for row in rows
+        if row.owner and row.owner not in reps
+    ]
+    if problems:
+        raise InputFileError(problems)
 
 
 @load_app.command("reps")

@@ -91,3 +91,20 @@ def test_a_missing_file_exits_2_naming_it(sqlite_url: str, tmp_path: Path) -> No
     assert result.exit_code == 2
     assert str(missing) in plain(result.stderr)
     assert dump(sqlite_url) == before
+
+
+def test_a_team_owner_who_is_not_a_loaded_rep_is_rejected(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'lr.db'}"
+    reps = tmp_path / "reps.csv"
+    reps.write_text("id,name\nana,Ana\nbo,Bo\n", encoding="utf-8")
+    teams = tmp_path / "teams.csv"
+    teams.write_text("id,name,owner\nsdr,SDR,anaa\n", encoding="utf-8")
+    ok("load", "reps", reps, db=db)
+
+    result = run("load", "teams", teams, db=db)
+
+    assert result.exit_code == 2
+    assert "owner: sdr: owner 'anaa' is not a loaded rep (did you mean 'ana'?)" in plain(
+        result.stderr
+    )
+    assert counts(db)["teams"] == 0
