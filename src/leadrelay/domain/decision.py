@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from leadrelay.domain.quick import quick_constructor
+
 
 class Status(StrEnum):
     """The one state every accepted lead ends in (DESIGN invariant 1)."""
@@ -28,6 +30,10 @@ class Candidate:
     score: float | None = None
     factors: dict[str, float] = field(default_factory=dict)
     note: str = ""
+
+
+# The trace holds a Candidate per rep per matched route: built the quick way (see quick.py).
+quick_candidate = quick_constructor(Candidate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 # The standard fields and the Python type of each: the policy's condition language, the CSV
@@ -32,6 +33,10 @@ LEAD_FIELDS: dict[str, type] = {
     "source": str,
     "received_at": datetime,
 }
+
+
+_FIELD_NAMES = tuple(LEAD_FIELDS)
+_standard_fields = attrgetter(*_FIELD_NAMES)  # one call for all standard fields, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +98,5 @@ class Lead:
     def fields(self) -> dict[str, Any]:
         """Standard fields and custom attributes as one flat mapping (attributes never shadow)."""
         values: dict[str, Any] = dict(self.attributes)
-        for name in LEAD_FIELDS:
-            values[name] = getattr(self, name)
+        values.update(zip(_FIELD_NAMES, _standard_fields(self), strict=True))
         return values

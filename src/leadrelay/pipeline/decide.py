@@ -2,179 +2,335 @@
 
 No I/O, no clock, no global state: live routing, dry runs, simulation and experiments all call
 this one function with snapshots they build, so there is no second implementation of anything.
+
+What depends on the policy alone (each route's strategy, the candidates of a route naming reps
+and their order, the route to an account's owner) is worked out once per policy object and
+remembered in ``_PLANS``. A compiled policy is immutable, so the memo gives exactly the answer
+recomputing would: it changes speed, never a decision. Team rosters come from the snapshot in
+hand every time (see ``_RoutePlan.candidates``).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
-from leadrelay.domain.decision import Candidate, Decision, RouteTrial, Screening, Status
+from leadrelay.domain.decision import (
+    Candidate,
+    Decision,
+    RouteTrial,
+    Screening,
+    Status,
+    quick_candidate,
+)
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
+from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import Snapshot
-from leadrelay.pipeline.eligibility import exclusion
+from leadrelay.pipeline.eligibility import Eligibility
 from leadrelay.pipeline.match import match_account
 from leadrelay.pipeline.screen import screen
-from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext
+from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext, Strategy
 from leadrelay.pipeline.strategies.registry import STRATEGIES
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute, Target
 
 EXISTING_ACCOUNT_ROUTE = "existing-account"
 
+# built for every lead or matched route: the quick way (see domain/quick.py)
+_new_decision = quick_constructor(Decision)
+_new_trial = quick_constructor(RouteTrial)
+_new_context = quick_constructor(RouteContext)
 
-@dataclass(frozen=True, slots=True)
+# a route's candidate rep ids, and each one's first place among them
+_Candidates = tuple[tuple[str, ...], dict[str, int]]
+# the member lists of a route's teams, as the snapshot had them (None: no such team)
+_Members = tuple[tuple[str, ...] | None, ...]
+
+
 class _Lookup:
     """What every route of one decision shares."""
 
-    lead: Lead
-    values: Mapping[str, Any]
-    screening: Screening
-    snapshot: Snapshot
-    policy: CompiledPolicy
-    account: Account | None
-    account_match: str | None
-    # (rep, off_hours_ok) -> why not eligible; many routes share reps within one decision
-    exclusions: dict[tuple[str, bool], str | None]
+    __slots__ = (
+        "account",
+        "account_match",
+        "eligibility",
+        "lead",
+        "policy",
+        "screening",
+        "snapshot",
+        "values",
+    )
+
+    def __init__(
+        self,
+        lead: Lead,
+        values: Mapping[str, Any],
+        screening: Screening,
+        snapshot: Snapshot,
+        policy: CompiledPolicy,
+        account: Account | None,
+        account_match: str | None,
+    ) -> None:
+        self.lead = lead
+        self.values = values
+        self.screening = screening
+        self.snapshot = snapshot
+        self.policy = policy
+        self.account = account
+        self.account_match = account_match
+        # many routes of one decision share reps: each rep's eligibility is worked out once
+        self.eligibility = Eligibility(snapshot, policy.default_caps)
 
 
 def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
     """Decide who is accountable for ``lead``; every step and candidate is in the Decision."""
     screening, values = screen(lead, policy)
-    base = Decision(
-        lead_key=lead.seed_key,
-        status=Status.MANUAL,
-        reason="",
-        decided_at=snapshot.now,
-        policy_version=policy.revision,
-        screening=screening,
-    )
     if screening.rejected_by is not None:
-        return replace(
-            base,
+        return Decision(
+            lead_key=lead.seed_key,
             status=Status.SCREENED_OUT,
             reason=f"screened out by rule {screening.rejected_by!r}",
+            decided_at=snapshot.now,
+            policy_version=policy.revision,
+            screening=screening,
         )
 
+    plan = _plan_for(policy)
     matched = match_account(lead, snapshot.accounts_by_domain)
     account, how = matched if matched else (None, None)
-    look = _Lookup(lead, values, screening, snapshot, policy, account, how, {})
-    if account is not None:
-        base = replace(base, account=account.id, account_match=how)
+    look = _Lookup(lead, values, screening, snapshot, policy, account, how)
+
+    routes: list[_RoutePlan] = []
+    if account is not None and policy.existing_account_owner:
+        routes.append(plan.account_route(account.owner))
+    experiment, arm = None, None
+    if policy.experiments:
+        entered = _experiment_arm(look)
+        if entered is not None:
+            experiment, arm, challenger = entered
+            if challenger is not None:
+                routes.append(plan.challengers[id(challenger)])
+    routes.extend(plan.routes)
 
     trials: list[RouteTrial] = []
-    routes: list[CompiledRoute] = []
-    if account is not None and policy.existing_account_owner:
-        routes.append(_existing_account_route(account))
-    experiment = _experiment_arm(look)
-    if experiment is not None:
-        base = replace(base, experiment=experiment[0], arm=experiment[1])
-        if experiment[2] is not None:
-            routes.append(experiment[2])
-    routes.extend(policy.routes)
-
-    for route in routes:
-        pick, trial = _try_route(route, look)
+    for route_plan in routes:
+        pick, trial = _try_route(route_plan, look)
         trials.append(trial)
         if pick is not None:
-            return replace(
-                base,
+            route = route_plan.route
+            return _new_decision(
+                lead_key=lead.seed_key,
                 status=pick.status,
                 reason=pick.reason,
+                decided_at=snapshot.now,
+                policy_version=policy.revision,
                 owner=pick.owner,
                 team=pick.team,
                 pool=pick.pool,
                 route=route.name,
                 strategy=route.strategy,
+                screening=screening,
+                account=account.id if account is not None else None,
+                account_match=how,
+                experiment=experiment,
+                arm=arm,
                 trials=tuple(trials),
             )
-    return replace(base, reason=_fallthrough_reason(trials), trials=tuple(trials))
+    return _new_decision(
+        lead_key=lead.seed_key,
+        status=Status.MANUAL,
+        reason=_fallthrough_reason(trials),
+        decided_at=snapshot.now,
+        policy_version=policy.revision,
+        screening=screening,
+        account=account.id if account is not None else None,
+        account_match=how,
+        experiment=experiment,
+        arm=arm,
+        trials=tuple(trials),
+    )
 
 
-def _try_route(route: CompiledRoute, look: _Lookup) -> tuple[Pick | None, RouteTrial]:
+def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial]:
+    route = plan.route
     if route.when is not None:
         holds = route.when.evaluate(look.values)
         if not holds:
-            why = (
-                "condition does not hold"
-                if holds is False
-                else "condition could not be evaluated: a field it uses is empty"
-            )
-            return None, RouteTrial(route=route.name, matched=False, outcome=why)
+            return None, plan.does_not_hold if holds is False else plan.cannot_evaluate
 
-    strategy = STRATEGIES[route.strategy]
-    candidates = _candidates(route.target, look.snapshot)
+    snapshot = look.snapshot
+    candidates, order = plan.candidates(snapshot.team_members)
     excluded: dict[str, str] = {}
     eligible: list[Rep] = []
-    if strategy.picks_rep:
+    # the decision trace, one entry per candidate; None until the strategy has scored it
+    trace: list[Candidate | None] = []
+    if plan.picks_rep:
+        reps = snapshot.reps
+        eligibility = look.eligibility
+        off_hours = route.off_hours
+        known = eligibility.known(off_hours)
         for rep_id in candidates:
-            rep = look.snapshot.reps.get(rep_id)
+            rep = reps.get(rep_id)
             if rep is None:
                 excluded[rep_id] = "not a known rep"
+                trace.append(quick_candidate(rep_id, "not a known rep"))
                 continue
-            key = (rep_id, route.off_hours)
-            if key in look.exclusions:
-                reason = look.exclusions[key]
+            if rep_id in known:
+                reason = known[rep_id]
             else:
-                reason = exclusion(
-                    rep, look.snapshot, look.policy.default_caps, off_hours_ok=route.off_hours
-                )
-                look.exclusions[key] = reason
+                reason = known[rep_id] = eligibility.why_not(rep, off_hours)
             if reason is None:
                 eligible.append(rep)
-            else:
-                excluded[rep_id] = reason
-    ctx = RouteContext(
-        lead=look.lead,
-        values=look.values,
-        screening=look.screening,
-        snapshot=look.snapshot,
-        policy=look.policy,
-        route=route,
-        candidates=candidates,
-        eligible=tuple(eligible),
-        excluded=excluded,
-        account=look.account,
-        account_match=look.account_match,
+                trace.append(None)
+                continue
+            excluded[rep_id] = reason
+            trace.append(quick_candidate(rep_id, reason))
+    else:
+        trace = [None] * len(candidates)
+    answer = plan.strategy.choose(
+        _new_context(
+            look.lead,
+            look.values,
+            look.screening,
+            snapshot,
+            look.policy,
+            route,
+            candidates,
+            tuple(eligible),
+            excluded,
+            look.account,
+            look.account_match,
+            order,
+        )
     )
-    answer = strategy.choose(ctx)
-    scored = {c.rep: c for c in answer.scored}
-    trace = tuple(
-        Candidate(rep=rep_id, excluded=excluded[rep_id])
-        if rep_id in excluded
-        else scored.get(rep_id, Candidate(rep=rep_id))
-        for rep_id in candidates
-    )
+    if eligible or not plan.picks_rep:
+        scored = {c.rep: c for c in answer.scored}
+        for index, slot in enumerate(trace):
+            if slot is None:
+                rep_id = candidates[index]
+                known_score = scored.get(rep_id)
+                trace[index] = known_score if known_score is not None else quick_candidate(rep_id)
+    full = cast("tuple[Candidate, ...]", tuple(trace))
     if isinstance(answer, Pass):
         outcome = answer.reason
-        if strategy.picks_rep and not eligible and candidates:
+        if plan.picks_rep and not eligible and candidates:
             outcome = f"{answer.reason}: all {len(candidates)} candidate(s) excluded"
-        return None, RouteTrial(route.name, True, outcome, route.strategy, trace)
-    return answer, RouteTrial(route.name, True, answer.reason, route.strategy, trace)
+        return None, _new_trial(route.name, True, outcome, route.strategy, full)
+    return answer, _new_trial(route.name, True, answer.reason, route.strategy, full)
 
 
-def _candidates(target: Target, snapshot: Snapshot) -> tuple[str, ...]:
-    """Rep ids a route names, in the order it names them (team members in roster order)."""
-    if target.rep is not None:
-        return (target.rep,)
-    if target.reps:
-        return target.reps
-    teams = (target.team,) if target.team is not None else target.teams
-    seen: dict[str, None] = {}
-    for team in teams:
-        for rep_id in snapshot.team_members.get(team, ()):
-            seen.setdefault(rep_id, None)
-    return tuple(seen)
+class _RoutePlan:
+    """One route with what ``decide`` needs of it that does not change from lead to lead.
+
+    A route naming reps has fixed candidates. A route naming teams takes them from the snapshot's
+    ``team_members``; the last answer is kept with the member lists it came from and reused while
+    the snapshot in hand has the same lists.
+    """
+
+    __slots__ = (
+        "_fixed",
+        "_from_members",
+        "_teams",
+        "cannot_evaluate",
+        "does_not_hold",
+        "picks_rep",
+        "route",
+        "strategy",
+    )
+
+    def __init__(self, route: CompiledRoute) -> None:
+        self.route = route
+        # Every lead the condition turns away gets the same trial; it holds only strings, so one
+        # instance serves them all (and leaves the collector fewer objects to track).
+        self.does_not_hold = RouteTrial(route.name, False, "condition does not hold")
+        self.cannot_evaluate = RouteTrial(
+            route.name, False, "condition could not be evaluated: a field it uses is empty"
+        )
+        self.strategy: Strategy = STRATEGIES[route.strategy]
+        self.picks_rep = self.strategy.picks_rep
+        target = route.target
+        self._teams: tuple[str, ...] | None = None
+        self._fixed: _Candidates | None = None
+        if target.rep is not None:
+            self._fixed = _ordered((target.rep,))
+        elif target.reps:
+            self._fixed = _ordered(target.reps)
+        else:
+            self._teams = (target.team,) if target.team is not None else target.teams
+        self._from_members: tuple[_Members, _Candidates] | None = None
+
+    def candidates(self, team_members: Mapping[str, tuple[str, ...]]) -> _Candidates:
+        """Rep ids the route names, in the order it names them (team members in roster order),
+        and each one's first place in that order."""
+        if self._fixed is not None:
+            return self._fixed
+        assert self._teams is not None
+        members = tuple(map(team_members.get, self._teams))
+        last = self._from_members
+        if last is not None and last[0] == members:
+            return last[1]
+        seen: dict[str, None] = {}
+        for ids in members:
+            for rep_id in ids or ():
+                seen.setdefault(rep_id, None)
+        answer = _ordered(tuple(seen))
+        self._from_members = (members, answer)
+        return answer
 
 
-def _existing_account_route(account: Account) -> CompiledRoute:
+def _ordered(candidates: tuple[str, ...]) -> _Candidates:
+    order: dict[str, int] = {}
+    for index, rep_id in enumerate(candidates):
+        order.setdefault(rep_id, index)
+    return candidates, order
+
+
+class _Plan:
+    """A policy's route plans, in policy order, and its experiments' challenger routes."""
+
+    __slots__ = ("_account_routes", "challengers", "policy", "routes")
+
+    def __init__(self, policy: CompiledPolicy) -> None:
+        self.policy = policy
+        self.routes = tuple(_RoutePlan(route) for route in policy.routes)
+        self._account_routes: dict[str | None, _RoutePlan] = {}
+        self.challengers = {
+            id(experiment.route): _RoutePlan(experiment.route) for experiment in policy.experiments
+        }
+
+    def account_route(self, owner: str | None) -> _RoutePlan:
+        """The route to an existing account's owner (it depends on nothing else)."""
+        plan = self._account_routes.get(owner)
+        if plan is None:
+            if len(self._account_routes) >= _MAX_ACCOUNT_ROUTES:
+                self._account_routes.clear()
+            plan = self._account_routes[owner] = _RoutePlan(_existing_account_route(owner))
+        return plan
+
+
+# id(policy) -> its plan; the plan holds the policy, so the id cannot be reused while it is here
+_PLANS: dict[int, _Plan] = {}
+_MAX_PLANS = 16
+_MAX_ACCOUNT_ROUTES = 4096  # one per account owner
+
+
+def _plan_for(policy: CompiledPolicy) -> _Plan:
+    plan = _PLANS.get(id(policy))
+    if plan is None or plan.policy is not policy:
+        plan = _Plan(policy)
+        if len(_PLANS) >= _MAX_PLANS:
+            _PLANS.clear()  # policies are few; one clear is simpler than a thread-safe LRU
+        _PLANS[id(policy)] = plan
+    return plan
+
+
+def _existing_account_route(owner: str | None) -> CompiledRoute:
     return CompiledRoute(
         name=EXISTING_ACCOUNT_ROUTE,
         when=None,
-        target=Target(rep=account.owner) if account.owner else Target(),
+        target=Target(rep=owner) if owner else Target(),
         strategy="account_owner",
         params=NoParams(),
     )

@@ -6,10 +6,15 @@ from typing import Any
 
 from leadrelay.domain.decision import Screening, ScreeningStep
 from leadrelay.domain.lead import Lead
+from leadrelay.domain.quick import quick_constructor
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.policy.conditions import Condition
 
 LOWEST = "low"  # the slab and priority of a lead no threshold or condition lifts
+
+# one of each per lead, or more: built the quick way (see domain/quick.py)
+_new_screening = quick_constructor(Screening)
+_new_step = quick_constructor(ScreeningStep)
 
 
 def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any]]:
@@ -33,7 +38,7 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
                 slab = slab_name
                 break
     if policy.value_slabs:
-        steps.append(ScreeningStep(rule=slab, kind="slab", matched=True, note=_slab_note(lead)))
+        steps.append(_new_step(rule=slab, kind="slab", matched=True, note=_slab_note(lead)))
     values["score"] = score
     values["value_slab"] = slab
 
@@ -43,7 +48,8 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
             priority = name
             break
     values["priority"] = priority
-    return Screening(score=score, value_slab=slab, priority=priority, steps=tuple(steps)), values
+    screening = _new_screening(score=score, value_slab=slab, priority=priority, steps=tuple(steps))
+    return screening, values
 
 
 def _holds(
@@ -57,7 +63,7 @@ def _holds(
     result = condition.evaluate(values)
     note = "" if result is not None else "could not evaluate: a field it uses is empty"
     steps.append(
-        ScreeningStep(
+        _new_step(
             rule=name, kind=kind, matched=bool(result), points=points if result else 0.0, note=note
         )
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Status, quick_candidate
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -27,7 +27,7 @@ class AccountOwner(Strategy):
             f" (matched by {ctx.account_match})",
             owner=owner,
             scored=tuple(
-                Candidate(
+                quick_candidate(
                     rep=rep.id,
                     note="owns the account"
                     if rep.id == owner

@@ -13,7 +13,7 @@ from leadrelay.domain.decision import Candidate, Screening, Status
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
 from leadrelay.domain.rep import Rep
-from leadrelay.domain.snapshot import Snapshot
+from leadrelay.domain.snapshot import NEVER, Snapshot
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
 
 
@@ -36,13 +36,17 @@ class RouteContext:
     excluded: Mapping[str, str]  # rep id -> why it may not
     account: Account | None = None  # the existing account the lead belongs to, if recognised
     account_match: str | None = None  # how it was recognised, e.g. "email domain acme.com"
+    # rep id -> its first place in ``candidates``; left empty, ``entry_order`` searches instead
+    order: Mapping[str, int] = field(default_factory=dict)
 
     def entry_order(self, rep: Rep) -> tuple[int, int]:
         """Round-robin order: least recently given a lead by this route, then route order."""
-        return (
-            self.snapshot.entry(self.route.name, rep.id).last_seq,
-            self.candidates.index(rep.id),
-        )
+        return self.snapshot.ledger.get((self.route.name, rep.id), NEVER).last_seq, self.place(rep)
+
+    def place(self, rep: Rep) -> int:
+        """The rep's first place among ``candidates``."""
+        index = self.order.get(rep.id)
+        return self.candidates.index(rep.id) if index is None else index
 
 
 @dataclass(frozen=True, slots=True)

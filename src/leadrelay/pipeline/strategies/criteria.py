@@ -6,7 +6,7 @@ first eligible rep in the listed order (a named backup).
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Status, quick_candidate
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -26,7 +26,7 @@ class Criteria(Strategy):
         if skipped:
             reason += f" (first eligible of {len(ctx.candidates)} listed)"
         scored = tuple(
-            Candidate(
+            quick_candidate(
                 rep=rep.id,
                 note="first eligible rep the route lists"
                 if rep is chosen

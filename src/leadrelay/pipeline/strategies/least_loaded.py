@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Status, quick_candidate
 from leadrelay.domain.rep import Rep
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
@@ -17,7 +17,7 @@ class LeastLoaded(Strategy):
         load = {rep.id: self._load(ctx, rep) for rep in ctx.eligible}
         chosen = min(ctx.eligible, key=lambda rep: (load[rep.id][0], *ctx.entry_order(rep)))
         scored = tuple(
-            Candidate(rep=rep.id, score=round(load[rep.id][0], 4), note=load[rep.id][1])
+            quick_candidate(rep=rep.id, score=round(load[rep.id][0], 4), note=load[rep.id][1])
             for rep in ctx.eligible
         )
         return Pick(

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Candidate, Status, quick_candidate
+from leadrelay.domain.snapshot import NEVER, LedgerEntry
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -31,11 +32,10 @@ class RoundRobin(Strategy):
             return Pass("no eligible rep")
         params = ctx.route.params
         assert isinstance(params, RoundRobinParams)
-        scored = rotation_notes(ctx)
+        entries = _entries(ctx)
+        scored = _notes(ctx, entries)
         if params.order == "random":
-            counts = {
-                rep.id: ctx.snapshot.entry(ctx.route.name, rep.id).count for rep in ctx.eligible
-            }
+            counts = {rep.id: entry.count for rep, entry in zip(ctx.eligible, entries, strict=True)}
             fewest = min(counts.values())
             pool = [rep for rep in ctx.eligible if counts[rep.id] == fewest]
             chosen = random.Random(f"{ctx.lead.seed_key}:{ctx.route.name}").choice(pool)
@@ -44,28 +44,42 @@ class RoundRobin(Strategy):
                 f" with the fewest leads from this route ({fewest})"
             )
         else:
-            chosen = min(ctx.eligible, key=ctx.entry_order)
-            reason = f"round robin: {chosen.id} was next in rotation ({_since(ctx, chosen.id)})"
+            # min(ctx.eligible, key=ctx.entry_order), with the entries already read
+            eligible = ctx.eligible
+            first = min(
+                range(len(eligible)), key=lambda i: (entries[i].last_seq, ctx.place(eligible[i]))
+            )
+            chosen = eligible[first]
+            reason = f"round robin: {chosen.id} was next in rotation ({scored[first].note})"
         return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
 
 
 def rotation_notes(ctx: RouteContext) -> tuple[Candidate, ...]:
     """Each eligible rep's place in this route's rotation, for the decision trace."""
+    return _notes(ctx, _entries(ctx))
+
+
+def _entries(ctx: RouteContext) -> list[LedgerEntry]:
+    """Each eligible rep's ledger entry for this route, in ``ctx.eligible`` order."""
+    route = ctx.route.name
+    ledger = ctx.snapshot.ledger
+    return [ledger.get((route, rep.id), NEVER) for rep in ctx.eligible]
+
+
+def _notes(ctx: RouteContext, entries: list[LedgerEntry]) -> tuple[Candidate, ...]:
+    latest = ctx.snapshot.route_seq.get(ctx.route.name)
     return tuple(
-        Candidate(
-            rep=rep.id,
-            score=float(ctx.snapshot.entry(ctx.route.name, rep.id).count),
-            note=_since(ctx, rep.id),
-        )
-        for rep in ctx.eligible
+        # positional (rep, excluded, score, factors, note): a rep per candidate, keep it cheap
+        quick_candidate(rep.id, None, float(entry.count), {}, _since_entry(entry, latest))
+        for rep, entry in zip(ctx.eligible, entries, strict=True)
     )
 
 
-def _since(ctx: RouteContext, rep_id: str) -> str:
-    entry = ctx.snapshot.entry(ctx.route.name, rep_id)
+def _since_entry(entry: LedgerEntry, latest: int | None) -> str:
+    """``latest``: the route's sequence number (None when the snapshot has none for it)."""
     if entry.last_seq == 0:
         return "never given a lead by this route"
-    since = ctx.snapshot.route_seq.get(ctx.route.name, entry.last_seq) - entry.last_seq
+    since = (entry.last_seq if latest is None else latest) - entry.last_seq
     if since == 0:
         return f"{entry.count} lead(s) from this route, including the latest"
     return f"{entry.count} lead(s) from this route, none in the last {since}"

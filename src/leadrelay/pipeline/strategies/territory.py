@@ -9,10 +9,11 @@ has coordinates; reps sharing the nearest office, or any tie, rotate by round ro
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Status, quick_candidate
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.rep import Rep
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
@@ -40,7 +41,9 @@ class Territory(Strategy):
         params = ctx.route.params
         assert isinstance(params, TerritoryParams)
         keys = territory_keys(ctx.lead)
-        covering = [rep for rep in ctx.eligible if covers(rep, keys, ctx.lead.postal_code)]
+        postal_code = ctx.lead.postal_code
+        covered = [covers(rep, keys, postal_code) for rep in ctx.eligible]
+        covering = [rep for rep, flag in zip(ctx.eligible, covered, strict=True) if flag]
         if not covering and params.require_coverage:
             return Pass(f"no eligible rep covers {describe(ctx.lead)}")
         pool = covering or list(ctx.eligible)
@@ -67,12 +70,14 @@ class Territory(Strategy):
 
         chosen = min(pool, key=ctx.entry_order)
         scored = tuple(
-            Candidate(
-                rep=rep.id,
-                score=round(distance[rep.id], 1) if rep.id in distance else None,
-                note=_note(rep, rep in covering, distance.get(rep.id)),
+            quick_candidate(  # positional (rep, excluded, score, factors, note): it is hot
+                rep.id,
+                None,
+                round(distance[rep.id], 1) if rep.id in distance else None,
+                {},
+                _note(flag, distance.get(rep.id)),
             )
-            for rep in ctx.eligible
+            for rep, flag in zip(ctx.eligible, covered, strict=True)
         )
         reason = f"territory: {chosen.id} {basis}"
         if len(pool) > 1:
@@ -88,15 +93,29 @@ def territory_keys(lead: Lead) -> frozenset[str]:
 
 
 def covers(rep: Rep, keys: frozenset[str], postal_code: str | None) -> bool:
-    for region in rep.regions:
+    names, prefixes = _coverage(rep.regions)
+    if not names.isdisjoint(keys):
+        return True
+    if prefixes and postal_code:
+        postal = postal_code.strip().lower()
+        return any(postal.startswith(prefix) for prefix in prefixes)
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _coverage(regions: tuple[str, ...]) -> tuple[frozenset[str], tuple[str, ...]]:
+    """A rep's ``regions`` normalised once: plain keys, and non-empty postal prefixes."""
+    names: set[str] = set()
+    prefixes: list[str] = []
+    for region in regions:
         token = region.strip().lower()
         if token.startswith("postal:"):
             prefix = token[len("postal:") :].strip()
-            if postal_code and prefix and postal_code.strip().lower().startswith(prefix):
-                return True
-        elif token in keys:
-            return True
-    return False
+            if prefix:
+                prefixes.append(prefix)
+        else:
+            names.add(token)
+    return frozenset(names), tuple(prefixes)
 
 
 def describe(lead: Lead) -> str:
@@ -112,7 +131,7 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _note(rep: Rep, covering: bool, km: float | None) -> str:
+def _note(covering: bool, km: float | None) -> str:
     note = "covers the lead" if covering else "does not cover the lead"
     if km is not None:
         note += f", office {km:,.0f} km away"

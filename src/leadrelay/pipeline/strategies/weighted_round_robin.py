@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from leadrelay.domain.decision import Candidate, Status
+from leadrelay.domain.decision import Status, quick_candidate
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 
 
@@ -38,7 +38,7 @@ class WeightedRoundRobin(Strategy):
         allowed = [rep for rep in ctx.eligible if deficit[rep.id] >= 1 - slack - 1e-9]
         chosen = min(allowed or ctx.eligible, key=lambda rep: (due[rep.id], *ctx.entry_order(rep)))
         scored = tuple(
-            Candidate(
+            quick_candidate(
                 rep=rep.id,
                 score=round(deficit[rep.id], 4),
                 note=f"weight {rep.weight:g}, {counts[rep.id]} lead(s) from this route,"
