@@ -34,10 +34,10 @@ def run(n_leads: int | None = None, repeat: int = 3, *, full: bool = False) -> l
 
     n = FULL_LEADS if full else n_leads or DEFAULT_LEADS
     org = build_org()
-    policy, loader = load_policy(policy_dict(), org)
+    policy = load_policy(policy_dict(), org)
     say(
         f"[bold]bulk[/]: {n:,}-lead CSV -> read_leads -> route_many (SQLite, one transaction)"
-        f" -> write_assignments; one pass; policy via {loader}"
+        f" -> write_assignments; one pass"
     )
     baseline = raw.executemany_rate(raw.BATCH_ROWS, repeat)
     phases: dict[str, float] = {}

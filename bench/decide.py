@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bench.common import Result, Timing, median_seconds, rate, say
-from bench.org import Org, build_org, compile_policy, load_policy, make_leads, policy_dict
+from bench.org import Org, build_org, load_policy, make_leads, policy_dict
 from leadrelay.domain import Decision, Lead, Snapshot, Status
 from leadrelay.pipeline.decide import decide
 from leadrelay.policy.compiled import CompiledPolicy
@@ -59,20 +59,15 @@ def _spread(decisions: list[Decision]) -> str:
 def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
     n = n_leads or DEFAULT_LEADS
     org = build_org()
-    policy = compile_policy(policy_dict())
-    screened = compile_policy(policy_dict(screening=True))
+    policy = load_policy(policy_dict(), org)
+    screened = load_policy(policy_dict(screening=True), org)
     leads = make_leads(n)
     say(
         f"[bold]decide[/]: {n:,} leads, policy of {len(policy.routes)} routes over"
         f" {len(org.reps)} reps / {len(org.teams)} teams / {len(org.accounts)} accounts;"
         f" median of {repeat}, after a warm-up"
     )
-    warm = route_all(leads[:2000], org.snapshot(leads[0].received_at), policy, record=True)
-    loaded, loader = load_policy(policy_dict(), org)
-    if loader.startswith("leadrelay"):
-        again = route_all(leads[:2000], org.snapshot(leads[0].received_at), loaded, record=True)
-        same = [(d.owner, d.route) for d in warm] == [(d.owner, d.route) for d in again]
-        say(f"  same decisions from {loader} as from the in-code policy: {same}")
+    route_all(leads[:2000], org.snapshot(leads[0].received_at), policy, record=True)
 
     results = []
     variants = (
@@ -107,7 +102,7 @@ def profile(n_leads: int | None = None, top: int = 30) -> None:
 
     n = n_leads or DEFAULT_LEADS
     org = build_org()
-    policy = compile_policy(policy_dict())
+    policy = load_policy(policy_dict(), org)
     leads = make_leads(n)
     route_all(leads[:2000], org.snapshot(leads[0].received_at), policy, record=True)
     snap = org.snapshot(leads[0].received_at)

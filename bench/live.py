@@ -52,11 +52,11 @@ def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
 
     n = n_leads or DEFAULT_LEADS
     org = build_org()
-    policy, loader = load_policy(policy_dict(), org)
+    policy = load_policy(policy_dict(), org)
     leads = make_leads(WARM_UP + n)
     say(
         f"[bold]live[/]: route_lead on SQLite (WAL, synchronous=NORMAL), one transaction per"
-        f" lead; {n:,} leads after {WARM_UP} warm-up; policy via {loader}"
+        f" lead; {n:,} leads after {WARM_UP} warm-up"
     )
     baseline = raw.single_row_rate(raw.SINGLE_ROWS, repeat)
     with scratch_dir("live") as tmp:

@@ -1,15 +1,13 @@
 """The benchmark organisation: 50 reps in 5 teams over 3 time zones, a 10-route policy, leads.
 
 Everything is built in code from a fixed seed, so every run routes the same leads through the
-same policy. The policy is written once, as the YAML-shaped dict ``POLICY``; ``compile_policy``
-turns it into a ``CompiledPolicy`` the way ``tests/builders.py`` does (the live and bulk
-benchmarks load the same dict through the product's own policy loader instead).
+same policy. The policy is written once, as the YAML-shaped dict ``POLICY``, and every benchmark
+loads it through the product's own policy loader.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import itertools
 import random
 from collections.abc import Iterator
@@ -21,10 +19,7 @@ from typing import Any
 
 from leadrelay.domain import Account, Caps, DateRange, Lead, Rep, Seniority, Snapshot, Team
 from leadrelay.domain import WorkingHours as Hours
-from leadrelay.pipeline.strategies.registry import STRATEGIES
-from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute, Target
-from leadrelay.policy.conditions import Condition, symbol_types
-from leadrelay.policy.schema import PolicyModel
+from leadrelay.policy.compiled import CompiledPolicy
 
 SEED = 20260105
 LEADS_PER_BUSINESS_DAY = 1500  # ~30 per rep per day: daily caps bind for some reps, not all
@@ -207,67 +202,16 @@ def policy_dict(*, screening: bool = False) -> dict[str, Any]:
     return data
 
 
-def compile_policy(data: dict[str, Any]) -> CompiledPolicy:
-    """``data`` (the YAML shape) as a ``CompiledPolicy``, built directly as the test builders do."""
-    text = policy_yaml(data)
-    model = PolicyModel.model_validate(data)
-    types = symbol_types(model.fields)
+def load_policy(data: dict[str, Any], org: Org) -> CompiledPolicy:
+    """The policy through the product's own loader, names checked against the org."""
+    from leadrelay.policy import load_policy_text
 
-    def cond(text: str | None) -> Condition | None:
-        return Condition(text, types) if text else None
-
-    routes = []
-    for r in model.routes:
-        to = r.to
-        routes.append(
-            CompiledRoute(
-                name=r.name,
-                when=cond(r.when),
-                target=Target(
-                    rep=to.rep,
-                    reps=tuple(to.reps or ()),
-                    team=to.team,
-                    teams=tuple(to.teams or ()),
-                    pool=to.pool,
-                    owner=to.owner,
-                    manual=to.manual,
-                ),
-                strategy=r.strategy.name,
-                params=STRATEGIES[r.strategy.name].Params(**r.strategy.params),
-                off_hours=r.off_hours,
-            )
-        )
-    s = model.screening
-    caps = model.capacity.default
-    return CompiledPolicy(
-        model=model,
-        reject=tuple((rule.name, Condition(rule.when, types)) for rule in s.reject),
-        score=tuple(
-            (rule.name or rule.when, Condition(rule.when, types), rule.points) for rule in s.score
-        ),
-        value_slabs=tuple(sorted(s.value_slabs.items(), key=lambda kv: -kv[1])),
-        priority=tuple((name, Condition(text, types)) for name, text in s.priority.items()),
-        routes=tuple(routes),
-        default_caps=Caps(caps.per_day, caps.per_week, caps.per_month),
-        existing_account_owner=model.matching.existing_account == "account_owner",
-        text=text,
-        digest=hashlib.sha256(text.encode()).hexdigest(),
-    )
-
-
-def load_policy(data: dict[str, Any], org: Org) -> tuple[CompiledPolicy, str]:
-    """The policy through the product's loader when there is one, else ``compile_policy``."""
-    try:
-        from leadrelay.policy import load_policy_text
-    except ImportError:
-        return compile_policy(data), "bench.org.compile_policy (no leadrelay.policy loader yet)"
-    compiled = load_policy_text(
+    return load_policy_text(
         policy_yaml(data),
         source="bench policy",
         reps=[r.id for r in org.reps],
         teams=[t.id for t in org.teams],
     )
-    return compiled, "leadrelay.policy.load_policy_text"
 
 
 def policy_yaml(data: dict[str, Any]) -> str:
