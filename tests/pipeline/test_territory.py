@@ -77,7 +77,9 @@ def test_territory_nearest_office_by_great_circle() -> None:
 
     assert decision.owner == "milan"
     assert (
-        decision.reason == "territory: milan no rep covers it; all eligible, nearest office 340 km"
+        decision.reason
+        == "territory: milan (nobody eligible covers FR; all eligible reps considered),"
+        " nearest office 340 km"
     )
     scores = {c.rep: c.score for c in decision.trials[0].candidates}
     assert scores == {
@@ -135,7 +137,10 @@ def test_territory_falls_back_to_all_eligible_when_none_covers() -> None:
     decision = decide(lead(country="JP"), snap, _territory("de", "fr"))
 
     assert decision.owner == "de"
-    assert decision.reason == "territory: de no rep covers it; all eligible; round robin among 2"
+    assert decision.reason == (
+        "territory: de (nobody eligible covers JP; all eligible reps considered);"
+        " round robin among 2"
+    )
     assert [c.note for c in decision.trials[0].candidates] == ["does not cover the lead"] * 2
 
 

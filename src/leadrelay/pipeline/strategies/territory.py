@@ -47,7 +47,11 @@ class Territory(Strategy):
         if not covering and params.require_coverage:
             return Pass(f"no eligible rep covers {describe(ctx.lead)}")
         pool = covering or list(ctx.eligible)
-        basis = f"covers {describe(ctx.lead)}" if covering else "no rep covers it; all eligible"
+        basis = (
+            f"covers {describe(ctx.lead)}"
+            if covering
+            else f"(nobody eligible covers {describe(ctx.lead)}; all eligible reps considered)"
+        )
 
         distance: dict[str, float] = {}
         if params.nearest_office and ctx.lead.lat is not None and ctx.lead.lon is not None:
