@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 # Extra arguments for pytest, e.g. make test PYTEST_ARGS='-k routing -x'
 PYTEST_ARGS ?=
 
-.PHONY: help venv demo test lint bench serve clean
+.PHONY: help venv demo test lint bench clean
 
 help: ## List the targets
 	@echo "leadrelay: make <target>"
@@ -49,9 +49,6 @@ lint: $(STAMP) ## ruff check, ruff format --check and mypy
 
 bench: $(STAMP) ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench
-
-serve: $(STAMP) ## Run the HTTP server
-	$(BIN)/leadrelay serve
 
 clean: ## Stop leftover test servers; remove caches, build and demo output (keeps .venv)
 	@shopt -s nullglob; for state in .pg/*.env; do \
