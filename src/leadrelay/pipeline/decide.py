@@ -119,31 +119,21 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
         pick, trial = _try_route(route_plan, look)
         trials.append(trial)
         if pick is not None:
-            route = route_plan.route
-            return _new_decision(
-                lead_key=lead.seed_key,
-                status=pick.status,
-                reason=pick.reason,
-                decided_at=snapshot.now,
-                policy_version=policy.revision,
-                owner=pick.owner,
-                team=pick.team,
-                pool=pick.pool,
-                route=route.name,
-                strategy=route.strategy,
-                screening=screening,
-                account=account.id if account is not None else None,
-                account_match=how,
-                experiment=experiment,
-                arm=arm,
-                trials=tuple(trials),
-            )
+            route: CompiledRoute | None = route_plan.route
+            break
+    else:
+        pick, route = Pick(Status.MANUAL, _fallthrough_reason(trials)), None
     return _new_decision(
         lead_key=lead.seed_key,
-        status=Status.MANUAL,
-        reason=_fallthrough_reason(trials),
+        status=pick.status,
+        reason=pick.reason,
         decided_at=snapshot.now,
         policy_version=policy.revision,
+        owner=pick.owner,
+        team=pick.team,
+        pool=pick.pool,
+        route=route.name if route is not None else None,
+        strategy=route.strategy if route is not None else None,
         screening=screening,
         account=account.id if account is not None else None,
         account_match=how,
