@@ -11,18 +11,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from leadrelay import settings
 from leadrelay.domain import Decision, Lead, Status
 from leadrelay.errors import InputFileError, LeadRelayError, Problem, did_you_mean
 from leadrelay.explain import explain_lines
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     help="leadrelay: route every lead to the one rep most likely to win it, with a reason.",
