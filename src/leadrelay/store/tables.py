@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leadrelay.domain.lead import LEAD_FIELDS
+from leadrelay.errors import StoreError
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -267,4 +268,4 @@ def insert_on(backend: Connection | str, table: Table) -> postgresql.Insert | sq
         return postgresql.insert(table)
     if name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"leadrelay supports SQLite and PostgreSQL, not {name}")
+    raise StoreError(f"leadrelay supports SQLite and PostgreSQL, not {name}")
