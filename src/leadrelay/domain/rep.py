@@ -78,10 +78,13 @@ class WorkingHours:
         return cls(tuple(windows), text.strip())
 
     def covers(self, local: datetime) -> bool:
+        return self.covers_minute(local.weekday() * 1440 + local.hour * 60 + local.minute)
+
+    def covers_minute(self, minute_of_week: int) -> bool:
+        """Whether the rep works at this minute of the week (Monday 00:00 = 0), local time."""
         if not self.spans:
             return True
-        minute = local.weekday() * 1440 + local.hour * 60 + local.minute
-        return any(start <= minute < end for start, end in self.spans)
+        return any(start <= minute_of_week < end for start, end in self.spans)
 
 
 def _minutes_end(end: time) -> int:
@@ -157,13 +160,19 @@ class Rep:
     active: bool = True
 
     def effective_caps(self, default: Caps) -> Caps:
-        return default if self.caps is None else self.caps.over(default)
+        return default if self.caps is None else _merged(self.caps, default)
 
     def local_time(self, moment: datetime) -> datetime:
         return moment.astimezone(zone(self.timezone))
 
     def has_skill(self, kind: str, value: str | None) -> bool:
         return value is not None and f"{kind}:{skill_slug(value)}" in self.skills
+
+
+@lru_cache(maxsize=4096)
+def _merged(own: Caps, default: Caps) -> Caps:
+    # cached: eligibility asks for every candidate of every lead, and caps repeat
+    return own.over(default)
 
 
 def skill_slug(value: str) -> str:

@@ -8,6 +8,7 @@ from leadrelay.domain.clock import local_view
 from leadrelay.domain.rep import Caps, Rep
 from leadrelay.domain.snapshot import Snapshot
 
+_CAP_WORDS = {"day": "daily", "week": "weekly", "month": "monthly"}
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 # A zone's view of the moment: today, minute of the week, day/week/month starts, "Mon 09:30".
@@ -53,37 +54,20 @@ class Eligibility:
         for away in rep.out_of_office:
             if today in away:
                 return f"out of office {away}"
-        if not off_hours_ok:
+        if not off_hours_ok and not rep.working_hours.covers_minute(minute):
             hours = rep.working_hours
-            spans = hours.spans
-            if spans:
-                for start, end in spans:
-                    if start <= minute < end:
-                        break
-                else:
-                    return f"outside working hours ({hours.text} {rep.timezone}; {clock} there)"
-        # rep.effective_caps(default), without building a Caps per rep
-        default = self._default
-        caps = rep.caps
-        if caps is None:
-            per_day, per_week, per_month = default.per_day, default.per_week, default.per_month
-        else:
-            per_day = caps.per_day if caps.per_day is not None else default.per_day
-            per_week = caps.per_week if caps.per_week is not None else default.per_week
-            per_month = caps.per_month if caps.per_month is not None else default.per_month
+            return f"outside working hours ({hours.text} {rep.timezone}; {clock} there)"
+        caps = rep.effective_caps(self._default)
         counters = self._counters
-        if per_day is not None:
-            given = counters.get((rep.id, "day", day_start), 0)
-            if given >= per_day:
-                return f"at daily cap ({given}/{per_day})"
-        if per_week is not None:
-            given = counters.get((rep.id, "week", week_start), 0)
-            if given >= per_week:
-                return f"at weekly cap ({given}/{per_week})"
-        if per_month is not None:
-            given = counters.get((rep.id, "month", month_start), 0)
-            if given >= per_month:
-                return f"at monthly cap ({given}/{per_month})"
+        for period, start, cap in (
+            ("day", day_start, caps.per_day),
+            ("week", week_start, caps.per_week),
+            ("month", month_start, caps.per_month),
+        ):
+            if cap is not None:
+                given = counters.get((rep.id, period, start), 0)
+                if given >= cap:
+                    return f"at {_CAP_WORDS[period]} cap ({given}/{cap})"
         return None
 
 

@@ -54,11 +54,6 @@ class RoundRobin(Strategy):
         return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
 
 
-def rotation_notes(ctx: RouteContext) -> tuple[Candidate, ...]:
-    """Each eligible rep's place in this route's rotation, for the decision trace."""
-    return _notes(ctx, _entries(ctx))
-
-
 def _entries(ctx: RouteContext) -> list[LedgerEntry]:
     """Each eligible rep's ledger entry for this route, in ``ctx.eligible`` order."""
     route = ctx.route.name
