@@ -342,3 +342,14 @@ def test_two_accounts_may_not_share_a_domain(tmp_path: Path) -> None:
         read_accounts(path)
     assert problems_of(exc) == [(3, "domain"), (4, "domain")]
     assert "row 2" in exc.value.problems[0].message
+
+
+def test_skills_are_stored_in_the_form_leads_are_matched_against(tmp_path: Path) -> None:
+    path = tmp_path / "reps.csv"
+    path.write_text("id,skills\nana,Product: GTX Pro;language:DE\n", encoding="utf-8")
+
+    (ana,) = read_reps(path)
+
+    assert ana.skills == frozenset({"product:gtx-pro", "language:de"})
+    assert ana.has_skill("product", "GTX Pro")
+    assert ana.has_skill("product", "gtx-pro")

@@ -166,13 +166,24 @@ class Rep:
         return moment.astimezone(zone(self.timezone))
 
     def has_skill(self, kind: str, value: str | None) -> bool:
-        return value is not None and f"{kind}:{skill_slug(value)}" in self.skills
+        return value is not None and skill_key(kind, value) in self.skills
 
 
 @lru_cache(maxsize=4096)
 def _merged(own: Caps, default: Caps) -> Caps:
     # cached: eligibility asks for every candidate of every lead, and caps repeat
     return own.over(default)
+
+
+def skill_key(kind: str, value: str) -> str:
+    """The stored form of a skill: ``Product: GTX Pro`` and ``product:gtx-pro`` are one skill."""
+    return f"{kind.strip().lower()}:{skill_slug(value)}"
+
+
+def parse_skill(text: str) -> str:
+    """``kind:value`` from a reps file, in its stored form (a bare value has no kind)."""
+    kind, sep, value = text.partition(":")
+    return skill_key(kind, value) if sep else skill_slug(text)
 
 
 def skill_slug(value: str) -> str:

@@ -18,7 +18,16 @@ from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 from leadrelay.domain.org import Account, Team
-from leadrelay.domain.rep import Caps, DateRange, Rep, Role, Seniority, WorkingHours, zone
+from leadrelay.domain.rep import (
+    Caps,
+    DateRange,
+    Rep,
+    Role,
+    Seniority,
+    WorkingHours,
+    parse_skill,
+    zone,
+)
 from leadrelay.errors import did_you_mean
 from leadrelay.files.common import (
     CellError,
@@ -231,7 +240,7 @@ _REP_PARSERS: dict[str, Parser] = {
     "max_per_day": parse_count,
     "max_per_week": parse_count,
     "max_per_month": parse_count,
-    "skills": lambda text: frozenset(s.lower() for s in split_list(text)),
+    "skills": lambda text: frozenset(parse_skill(s) for s in split_list(text)),
     "regions": lambda text: tuple(split_list(text)),
     "seniority": choice(tuple(Seniority)),
     "office_lat": parse_latitude,
