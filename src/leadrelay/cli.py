@@ -26,16 +26,22 @@ from leadrelay.explain import explain_lines
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from leadrelay.policy.compiled import CompiledPolicy
+
 app = typer.Typer(
     help="leadrelay: route every lead to the one rep most likely to win it, with a reason.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-load_app = typer.Typer(help="Load org data (CSV or JSON) into the database.", no_args_is_help=True)
+load_app = typer.Typer(
+    help="Load org data or leads (CSV or JSON) into the database.", no_args_is_help=True
+)
 policy_app = typer.Typer(help="Work with policy files.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=True)
 app.add_typer(load_app, name="load")
 app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
 
 out = Console()
 err = Console(stderr=True)
@@ -206,9 +212,8 @@ def _route_file(
     mapping: list[str] | None,
     engine: Engine,
 ) -> list[tuple[Lead, Any]]:
-    from leadrelay import files, store
+    from leadrelay import store
     from leadrelay.policy import load_policy_text
-    from leadrelay.workflow import route_many
 
     text = _read_text(policy_path)
     with engine.connect() as conn:
@@ -216,6 +221,22 @@ def _route_file(
     if not reps:
         raise InputFileError(Problem("no reps loaded yet: run `leadrelay load reps FILE` first"))
     compiled = load_policy_text(text, source=str(policy_path), reps=reps, teams=teams)
+    return _route_leads(leads_path, compiled, out_file, dry_run=dry_run, mapping=mapping,
+                        engine=engine)  # fmt: skip
+
+
+def _route_leads(
+    leads_path: Path,
+    compiled: CompiledPolicy,
+    out_file: Path | None,
+    *,
+    dry_run: bool,
+    mapping: list[str] | None,
+    engine: Engine,
+) -> list[tuple[Lead, Any]]:
+    from leadrelay import files
+    from leadrelay.workflow import route_many
+
     lead_list = files.read_leads(
         leads_path,
         mapping=_parse_mapping(mapping),
@@ -348,6 +369,154 @@ def _samples(decisions: Sequence[Decision], count: int) -> list[Decision]:
         if len(chosen) == count:
             break
     return chosen
+
+
+@load_app.command("leads")
+def load_leads(
+    path: Annotated[
+        Path, typer.Argument(help="Leads CSV/JSON (leads.csv columns; Salesforce/HubSpot headers).")
+    ],
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write one row per lead here.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Decide everything, write nothing.")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="field=column for a non-standard header; repeatable."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Import leads and route them with the active policy (see `policy activate`)."""
+    from leadrelay import store
+    from leadrelay.policy import load_policy_text
+
+    with _reported():
+        if out_file is not None:
+            _check_writable(out_file)
+        with _engine(db) as engine:
+            with engine.connect() as conn:
+                active = store.active_policy_text(conn)
+            if active is None:
+                why = "no active policy: run `leadrelay policy activate P.yaml` first"
+                raise InputFileError(Problem(why, field="policy"))
+            revision, text = active
+            compiled = load_policy_text(text, source=f"policy version {revision}")
+            results = _route_leads(
+                path, compiled.with_revision(revision), out_file,
+                dry_run=dry_run, mapping=mapping, engine=engine,
+            )  # fmt: skip
+    _print_summary(results, dry_run=dry_run)
+
+
+@policy_app.command("activate")
+def policy_activate(path: Path, db: DbOption = None) -> None:
+    """Validate a policy file against the org, store it as a new version and make it active."""
+    from leadrelay import store
+    from leadrelay.policy import load_policy_text
+
+    with _reported():
+        text = _read_text(path)
+        with _engine(db) as engine, engine.begin() as conn:
+            compiled = load_policy_text(
+                text, source=str(path), reps=store.rep_ids(conn), teams=store.team_ids(conn)
+            )
+            revision = store.save_policy(conn, compiled)
+            store.activate(conn, revision)
+    out.print(f"policy version {revision} is active ({len(compiled.routes)} routes)")
+
+
+@policy_app.command("versions")
+def policy_versions(db: DbOption = None) -> None:
+    """List stored policy versions, oldest first; * marks the active one."""
+    from leadrelay import store
+
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        versions = store.list_versions(conn)
+    table = Table(title="Policy versions")
+    for column in ("version", "active", "stored at", "digest"):
+        table.add_column(column)
+    for v in versions:
+        table.add_row(str(v.revision), "*" if v.active else "", v.created_at.isoformat(),
+                      v.digest[:12])  # fmt: skip
+    out.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="admin, manager or rep.")],
+    rep: Annotated[str | None, typer.Option("--rep", help="The rep a rep key belongs to.")] = None,
+    name: Annotated[str, typer.Option("--name", help="What the key is for.")] = "",
+    db: DbOption = None,
+) -> None:
+    """Create an API key; it is printed once, only its digest is stored."""
+    from leadrelay.store.keys import create_key
+
+    with _reported(), _engine(db) as engine, engine.begin() as conn:
+        key, token = create_key(conn, role, rep_id=rep, name=name)
+    err.print(f"created {key.role} key {key.prefix}" + (f" for rep {key.rep_id}" if key.rep_id
+              else "") + ": store it now, it is not shown again", highlight=False)  # fmt: skip
+    print(token)  # alone on stdout, for scripts: KEY=$(leadrelay keys create --role admin)
+
+
+@keys_app.command("list")
+def keys_list(db: DbOption = None) -> None:
+    """List API keys (prefix, role, rep, name, created, revoked); never the secrets."""
+    from leadrelay.store.keys import list_keys
+
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        keys = list_keys(conn)
+    table = Table(title="API keys")
+    for column in ("prefix", "role", "rep", "name", "created", "revoked"):
+        table.add_column(column)
+    for k in keys:
+        table.add_row(k.prefix, k.role, k.rep_id or "", k.name, k.created_at.isoformat(),
+                      k.revoked_at.isoformat() if k.revoked_at else "")  # fmt: skip
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(prefix: str, db: DbOption = None) -> None:
+    """Revoke the API key with this prefix (as `keys list` shows it)."""
+    from leadrelay.store.keys import revoke_key
+
+    with _reported(), _engine(db) as engine, engine.begin() as conn:
+        if not revoke_key(conn, prefix):
+            raise InputFileError(Problem(f"no live key with prefix {prefix!r}", field="prefix"))
+    out.print(f"revoked key {prefix} (running servers stop accepting it within seconds)")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Run the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
+    import uvicorn
+
+    from leadrelay.store import open_store
+
+    url = settings.database_url(db)
+    with _reported():
+        open_store(url).dispose()  # create/upgrade the schema once, before any worker starts
+    os.environ["LEADRELAY_DB"] = url  # each worker builds its app from the environment
+    err.print(f"leadrelay API on http://{host}:{port}/docs (database {_safe(url)})")
+    uvicorn.run(
+        "leadrelay.api.app:app_from_env", factory=True, host=host, port=port,
+        workers=workers, access_log=access_log, log_level="warning",
+    )  # fmt: skip
+
+
+def _safe(url: str) -> str:
+    from leadrelay.store import safe_url
+
+    return safe_url(url)
 
 
 @app.command()

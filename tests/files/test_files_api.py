@@ -18,11 +18,15 @@ def test_public_api_is_exactly_all() -> None:
             "REP_COLUMNS",
             "TEAM_COLUMNS",
             "AssignmentRow",
+            "accounts_from_records",
             "coerce_attributes",
+            "leads_from_csv_text",
             "read_accounts",
             "read_leads",
             "read_reps",
             "read_teams",
+            "reps_from_records",
+            "teams_from_records",
             "write_assignments",
         ]
     )

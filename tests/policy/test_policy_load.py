@@ -448,3 +448,9 @@ def test_several_yaml_documents_are_refused() -> None:
     problem = only_problem(MINIMAL + "---\n" + MINIMAL)
     assert problem.message.startswith("YAML syntax")
     assert problem.line == 5
+
+
+@pytest.mark.parametrize("text", ["\x1f", "routes:\n  - name: a\x07\n"])
+def test_a_control_character_is_a_policy_error(text: str) -> None:
+    with pytest.raises(PolicyError, match="not valid YAML"):
+        load_policy_text(text)

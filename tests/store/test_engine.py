@@ -28,7 +28,10 @@ TABLES = {
     "route_state",
     "rep_load",
     "events",
+    "api_keys",
+    "idempotency_keys",
 }
+HEAD = "0002"
 
 
 def _revision(engine: sa.Engine) -> str | None:
@@ -42,7 +45,7 @@ def test_open_store_creates_every_table_and_is_idempotent(db_url: str) -> None:
     try:
         names = set(sa.inspect(second).get_table_names())
         assert names >= TABLES
-        assert _revision(second) == "0001"
+        assert _revision(second) == HEAD
     finally:
         first.dispose()
         second.dispose()
@@ -69,7 +72,7 @@ def _open(url: str) -> str | None:
 def test_processes_racing_to_create_the_schema_all_succeed(db_url: str) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         revisions = pool.map(_open, [db_url] * 4)
-    assert revisions == ["0001"] * 4
+    assert revisions == [HEAD] * 4
 
 
 def test_unreachable_database_is_a_store_error_without_the_password() -> None:

@@ -8,7 +8,10 @@ import leadrelay.workflow
 
 def test_store_exports_exactly_its_public_api() -> None:
     public = {n for n in dir(leadrelay.store) if not n.startswith("_")}
-    modules = {"engine", "tables", "org", "policies", "snapshot", "leads", "routing"}
+    modules = {
+        "engine", "tables", "org", "policies", "snapshot", "leads", "routing",
+        "keys", "browse", "idempotency",
+    }  # fmt: skip
     assert public - modules == set(leadrelay.store.__all__)
 
 

@@ -7,14 +7,23 @@ in a spreadsheet: header = row 1) and the column. Column names are the contract 
 """
 
 from leadrelay.files.assignments import ASSIGNMENT_COLUMNS, AssignmentRow, write_assignments
-from leadrelay.files.leads import EXPORT_HEADERS, LEAD_COLUMNS, coerce_attributes, read_leads
+from leadrelay.files.leads import (
+    EXPORT_HEADERS,
+    LEAD_COLUMNS,
+    coerce_attributes,
+    leads_from_csv_text,
+    read_leads,
+)
 from leadrelay.files.org import (
     ACCOUNT_COLUMNS,
     REP_COLUMNS,
     TEAM_COLUMNS,
+    accounts_from_records,
     read_accounts,
     read_reps,
     read_teams,
+    reps_from_records,
+    teams_from_records,
 )
 
 __all__ = [
@@ -25,10 +34,14 @@ __all__ = [
     "REP_COLUMNS",
     "TEAM_COLUMNS",
     "AssignmentRow",
+    "accounts_from_records",
     "coerce_attributes",
+    "leads_from_csv_text",
     "read_accounts",
     "read_leads",
     "read_reps",
     "read_teams",
+    "reps_from_records",
+    "teams_from_records",
     "write_assignments",
 ]

@@ -9,6 +9,7 @@ list of objects) the row is the object's 1-based position in the list.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import re
@@ -165,6 +166,16 @@ def _json_table(handle: TextIO, problems: Problems, list_columns: frozenset[str]
     except (ValueError, RecursionError) as exc:  # a 5,000-digit number, nesting 100,000 deep
         problems.add(f"not valid JSON: {str(exc) or type(exc).__name__}")
         return None
+    return records_table(data, problems, list_columns)
+
+
+def records_table(
+    data: Any, problems: Problems, list_columns: frozenset[str] = frozenset()
+) -> Table | None:
+    """A JSON list of objects (already parsed, e.g. a request body) as a ``Table``.
+
+    Rows are the objects' 1-based positions; values become the text a CSV cell would hold.
+    """
     if not isinstance(data, list):
         problems.add("expected a JSON list of objects, one per row")
         return None
@@ -191,6 +202,11 @@ def _json_table(handle: TextIO, problems: Problems, list_columns: frozenset[str]
             cells.append(text)
         rows.append((index, cells))
     return Table(names, [header[name] for name in names], iter(rows), header_row=None)
+
+
+def csv_text_table(text: str, problems: Problems) -> Table | None:
+    """CSV already in memory (e.g. a request body) as a ``Table``, rows numbered as in a file."""
+    return _csv_table(io.StringIO(text.removeprefix("\ufeff"), newline=""), problems)
 
 
 def _json_cell(value: Any, is_list: bool) -> str | None:

@@ -23,6 +23,7 @@ from leadrelay.files.common import (
     CellError,
     Problems,
     Table,
+    csv_text_table,
     extra_cells,
     open_table,
     parse_bool,
@@ -97,19 +98,54 @@ def read_leads(
     ``fields`` is the policy's declared custom attributes ``{name: type}``; their cells are
     converted here, so their errors name the exact row (see ``coerce_attributes``).
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("read_leads needs an aware `now` (with a time zone)")
+    _check_now(now)
     _check_types(fields or {})
     path = Path(path)
     problems = Problems(str(path))
     leads: list[Lead] = []
     with open_table(path, problems) as table:
         if table is not None:
-            plan, attrs, unnamed = _plan(table, problems, mapping or {}, fields or {})
-            if plan or attrs:
-                _read_rows(table, plan, attrs, unnamed, now, problems, leads)
+            _read_table(table, problems, mapping or {}, fields or {}, now, leads)
     problems.raise_if_any()
     return leads
+
+
+def leads_from_csv_text(
+    text: str,
+    *,
+    now: datetime,
+    source: str | None = None,
+    mapping: Mapping[str, str] | None = None,
+    fields: Mapping[str, str] | None = None,
+) -> list[Lead]:
+    """``read_leads`` for CSV already in memory (a request body); ``source`` names it."""
+    _check_now(now)
+    _check_types(fields or {})
+    problems = Problems(source)
+    leads: list[Lead] = []
+    table = csv_text_table(text, problems)
+    if table is not None:
+        _read_table(table, problems, mapping or {}, fields or {}, now, leads)
+    problems.raise_if_any()
+    return leads
+
+
+def _check_now(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("reading leads needs an aware `now` (with a time zone)")
+
+
+def _read_table(
+    table: Table,
+    problems: Problems,
+    mapping: Mapping[str, str],
+    fields: Mapping[str, str],
+    now: datetime,
+    leads: list[Lead],
+) -> None:
+    plan, attrs, unnamed = _plan(table, problems, mapping, fields)
+    if plan or attrs:
+        _read_rows(table, plan, attrs, unnamed, now, problems, leads)
 
 
 def coerce_attributes(

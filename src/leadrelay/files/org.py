@@ -32,6 +32,7 @@ from leadrelay.errors import did_you_mean
 from leadrelay.files.common import (
     CellError,
     Problems,
+    Table,
     cell,
     check_header,
     choice,
@@ -42,6 +43,7 @@ from leadrelay.files.common import (
     parse_float,
     parse_latitude,
     parse_longitude,
+    records_table,
     split_list,
 )
 
@@ -81,6 +83,11 @@ def read_accounts(path: Path) -> list[Account]:
     Domains are normalised the way leads' websites are (lowercase, no scheme, no ``www.``, no
     path), and two accounts may not share one: a lead's domain must name a single account.
     """
+    return _read(Path(path), _ACCOUNT_PARSERS, _build_account(), frozenset())
+
+
+def _build_account() -> Builder[Account]:
+    """A builder that also refuses a domain two accounts share (state: the domains seen)."""
     seen: dict[str, int] = {}
 
     def build(values: dict[str, Any], row: int, problems: Problems) -> Account | None:
@@ -98,39 +105,68 @@ def read_accounts(path: Path) -> list[Account]:
             id=values["id"], name=values.get("name", ""), domain=domain, owner=values.get("owner")
         )
 
-    return _read(Path(path), _ACCOUNT_PARSERS, build, frozenset())
+    return build
+
+
+def reps_from_records(records: Any, source: str | None = None) -> list[Rep]:
+    """Reps from already-parsed JSON objects (an API body), checked exactly as a reps file."""
+    return _from_records(records, source, _REP_PARSERS, _build_rep, _REP_LISTS)
+
+
+def teams_from_records(records: Any, source: str | None = None) -> list[Team]:
+    return _from_records(records, source, _TEAM_PARSERS, _build_team, frozenset())
+
+
+def accounts_from_records(records: Any, source: str | None = None) -> list[Account]:
+    return _from_records(records, source, _ACCOUNT_PARSERS, _build_account(), frozenset())
 
 
 def _read(
     path: Path, parsers: Mapping[str, Parser], build: Builder[T], list_columns: frozenset[str]
 ) -> list[T]:
     problems = Problems(str(path))
-    items: list[T] = []
     with open_table(path, problems, list_columns=list_columns) as table:
-        if table is not None:
-            index = check_header(table, problems, known=tuple(parsers), required=("id",))
-            width = len(table.header)
-            ids: dict[str, int] = {}
-            for row, cells in table.rows:
-                if extra_cells(cells, width):
-                    problems.add(
-                        f"row has {len(cells)} cells but the header names {width}", row=row
-                    )
-                values, ok = _parse_row(cells, index, parsers, row, problems)
-                if "id" not in values:
-                    continue
-                first = ids.setdefault(values["id"], row)
-                if first != row:
-                    problems.add(
-                        f"id {values['id']!r} is already used in row {first}", row=row, field="id"
-                    )
-                    continue
-                if not ok:
-                    continue
-                item = build(values, row, problems)
-                if item is not None:
-                    items.append(item)
+        items = _collect(table, parsers, build, problems) if table is not None else []
     problems.raise_if_any()
+    return items
+
+
+def _from_records(
+    records: Any,
+    source: str | None,
+    parsers: Mapping[str, Parser],
+    build: Builder[T],
+    list_columns: frozenset[str],
+) -> list[T]:
+    problems = Problems(source)
+    table = records_table(records, problems, list_columns)
+    items = _collect(table, parsers, build, problems) if table is not None else []
+    problems.raise_if_any()
+    return items
+
+
+def _collect(
+    table: Table, parsers: Mapping[str, Parser], build: Builder[T], problems: Problems
+) -> list[T]:
+    items: list[T] = []
+    index = check_header(table, problems, known=tuple(parsers), required=("id",))
+    width = len(table.header)
+    ids: dict[str, int] = {}
+    for row, cells in table.rows:
+        if extra_cells(cells, width):
+            problems.add(f"row has {len(cells)} cells but the header names {width}", row=row)
+        values, ok = _parse_row(cells, index, parsers, row, problems)
+        if "id" not in values:
+            continue
+        first = ids.setdefault(values["id"], row)
+        if first != row:
+            problems.add(f"id {values['id']!r} is already used in row {first}", row=row, field="id")
+            continue
+        if not ok:
+            continue
+        item = build(values, row, problems)
+        if item is not None:
+            items.append(item)
     return items
 
 

@@ -108,8 +108,12 @@ def load_policy_text(
 
 
 def _read_yaml(text: str, source: str) -> tuple[dict[str, Any], _Report]:
-    loader = yaml.SafeLoader(text)
     report = _Report(source)
+    try:
+        # the reader checks the text as it is built: a control character raises here already
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(Problem(f"not valid YAML: {exc}", source=source)) from exc
     try:
         node = loader.get_single_node()
         if node is not None:

@@ -85,6 +85,34 @@ def save_accounts(conn: Connection, new: Iterable[Account]) -> int:
     return len(rows)
 
 
+def list_accounts(conn: Connection) -> list[Account]:
+    return [_account(row) for row in conn.execute(select(accounts).order_by(accounts.c.id))]
+
+
+def get_account(conn: Connection, account_id: str) -> Account | None:
+    row = conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+    return None if row is None else _account(row)
+
+
+def account_by_domain(conn: Connection, domain: str) -> str | None:
+    """The id of the account with this (normalised) domain, if any."""
+    return conn.scalar(select(accounts.c.id).where(accounts.c.domain == normalise_domain(domain)))
+
+
+def delete_accounts(conn: Connection, ids: Iterable[str]) -> int:
+    """Remove accounts; leads already matched to them keep the account id as history."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    gone = conn.execute(delete(accounts).where(accounts.c.id.in_(wanted))).rowcount
+    bump_org_version(conn)
+    return gone
+
+
+def _account(row: Any) -> Account:
+    return Account(id=row.id, name=row.name, domain=row.domain, owner=row.owner)
+
+
 def rep_ids(conn: Connection) -> set[str]:
     return set(conn.scalars(select(reps.c.id)))
 

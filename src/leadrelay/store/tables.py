@@ -260,6 +260,35 @@ events = Table(
     Column("data", JSON, nullable=False),
 )
 
+# API keys: only a digest of the secret is stored; ``prefix`` (the key's first characters,
+# shown in listings) finds it. A rep key reads only that rep's leads.
+API_ROLES = ("admin", "manager", "rep")
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("prefix", String(16), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("rep_id", String(128)),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Idempotency-Key header: the first request with a key claims it (``response`` NULL while it
+# runs); a retry with the same key and body gets the stored response, never a second routing.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("api_key_id", BigInteger, primary_key=True),  # keys are per caller
+    Column("request_digest", String(64), nullable=False),
+    Column("status_code", Integer),
+    Column("response", JSON),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 def insert_on(backend: Connection | str, table: Table) -> postgresql.Insert | sqlite.Insert:
     """An INSERT with ``on_conflict_do_*`` for the connection's backend (or a dialect name)."""

@@ -1,0 +1,90 @@
+"""``policy activate``, ``load leads`` (with the active policy) and ``keys``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.cli_support import dump, ok, plain, read_out, run, write_csv
+
+from leadrelay.demo_org import DemoFiles
+from leadrelay.store import make_engine
+from leadrelay.store.keys import find_key
+
+
+def test_load_leads_needs_an_active_policy_and_changes_nothing_without(
+    org_db: str, demo_files: DemoFiles
+) -> None:
+    before = dump(org_db)
+    result = run("load", "leads", demo_files.leads, db=org_db)
+    assert result.exit_code == 2
+    assert "policy activate" in result.stderr
+    assert dump(org_db) == before
+
+
+def test_load_leads_routes_with_the_active_policy_like_route_does(
+    org_db: str, demo_files: DemoFiles, tmp_path: Path
+) -> None:
+    assert "version 1 is active" in plain(
+        ok("policy", "activate", demo_files.policy, db=org_db).stdout
+    )
+    ok("load", "leads", demo_files.leads, "--out", tmp_path / "a.csv", db=org_db)
+    rows = read_out(tmp_path / "a.csv")
+    assert len(rows) == 200
+    assert {row["status"] for row in rows} <= {"assigned", "team", "pool", "manual", "screened_out"}
+    # the same file through `route --policy` on a fresh org decides the same
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    ok("load", "reps", demo_files.reps, db=other)
+    ok("load", "teams", demo_files.teams, db=other)
+    ok("load", "accounts", demo_files.accounts, db=other)
+    ok("route", demo_files.leads, "--policy", demo_files.policy, "--out", tmp_path / "b.csv",
+       db=other)  # fmt: skip
+    assert read_out(tmp_path / "b.csv") == rows
+    versions = plain(ok("policy", "versions", db=org_db).stdout)
+    assert "*" in versions
+
+
+def test_a_bad_lead_file_is_reported_by_row_and_field(
+    org_db: str, demo_files: DemoFiles, tmp_path: Path
+) -> None:
+    ok("policy", "activate", demo_files.policy, db=org_db)
+    bad = tmp_path / "bad.csv"
+    write_csv(bad, [["Email", "NumberOfEmployees"], ["a@a.example", "12"], ["b@b.example", "x"]])
+    before = dump(org_db)
+    result = run("load", "leads", bad, db=org_db)
+    assert result.exit_code == 2
+    assert "row 3" in result.stderr and "employees" in result.stderr.lower()
+    assert dump(org_db) == before
+
+
+def test_keys_create_prints_the_secret_once_and_stores_a_digest(org_db: str) -> None:
+    result = ok("keys", "create", "--role", "rep", "--rep", demo_rep(org_db), "--name", "t",
+                db=org_db)  # fmt: skip
+    token = result.stdout.strip()
+    assert token.startswith("lr_")
+    engine = make_engine(org_db)
+    with engine.connect() as conn:
+        key = find_key(conn, token)
+    engine.dispose()
+    assert key is not None and key.role == "rep"
+    assert token not in str(dump(org_db))
+    listing = plain(ok("keys", "list", db=org_db).stdout)
+    assert key.prefix in listing
+    ok("keys", "revoke", key.prefix, db=org_db)
+    assert run("keys", "revoke", key.prefix, db=org_db).exit_code == 2
+
+
+def test_keys_create_refuses_a_bad_role_or_rep(org_db: str) -> None:
+    bad_role = run("keys", "create", "--role", "owner", db=org_db)
+    assert bad_role.exit_code == 2 and "admin, manager, rep" in bad_role.stderr
+    no_rep = run("keys", "create", "--role", "rep", "--rep", "nobody", db=org_db)
+    assert no_rep.exit_code == 2 and "nobody" in no_rep.stderr
+
+
+def demo_rep(db: str) -> str:
+    from leadrelay.store import rep_ids
+
+    engine = make_engine(db)
+    with engine.connect() as conn:
+        first = sorted(rep_ids(conn))[0]
+    engine.dispose()
+    return first
