@@ -513,6 +513,56 @@ def serve(
     )  # fmt: skip
 
 
+@app.command()
+def worker(
+    smtp_host: Annotated[str, typer.Option(help="SMTP server for email notifications.")] = (
+        "localhost"
+    ),
+    smtp_port: Annotated[int, typer.Option(help="SMTP port.")] = 25,
+    smtp_from: Annotated[str, typer.Option(help="Sender address.")] = "leadrelay@localhost",
+    smtp_user: Annotated[str | None, typer.Option(help="SMTP login, if any.")] = None,
+    smtp_password_env: Annotated[
+        str, typer.Option(help="Environment variable holding the SMTP password.")
+    ] = "LEADRELAY_SMTP_PASSWORD",
+    starttls: Annotated[bool, typer.Option(help="Upgrade the SMTP connection with STARTTLS.")] = (
+        False
+    ),
+    poll: Annotated[float, typer.Option(help="Seconds between rounds when idle.")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Deliver notifications from the outbox (email, webhooks) until interrupted."""
+    import os
+    import signal
+    import threading
+
+    from leadrelay.notify.deliver import SmtpSettings
+    from leadrelay.workflow.worker import RoundReport, WorkerConfig, deliver_due, run_worker
+
+    config = WorkerConfig(
+        smtp=SmtpSettings(
+            host=smtp_host, port=smtp_port, sender=smtp_from, username=smtp_user,
+            password=os.environ.get(smtp_password_env), starttls=starttls,
+        ),
+        poll_s=poll,
+    )  # fmt: skip
+
+    def show(report: RoundReport) -> None:
+        err.print(f"delivered {report.delivered}, failed {report.failed} (will retry)")
+        for line in report.errors[:5]:
+            err.print(f"  {line}", highlight=False, markup=False)
+
+    with _reported(), _engine(db) as engine:
+        if once:
+            show(deliver_due(engine, config))
+            return
+        stop = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+        err.print(f"leadrelay worker on {_safe(str(engine.url))}; Ctrl-C stops it")
+        run_worker(engine, config, stop, on_round=show)
+
+
 def _safe(url: str) -> str:
     from leadrelay.store import safe_url
 

@@ -30,8 +30,10 @@ TABLES = {
     "events",
     "api_keys",
     "idempotency_keys",
+    "lead_keys",
+    "outbox",
 }
-HEAD = "0002"
+HEAD = "0004"
 
 
 def _revision(engine: sa.Engine) -> str | None:

@@ -128,6 +128,26 @@ class ExperimentModel(_Strict):
     when: str | None = None  # which leads may enter the experiment (default: all routed leads)
 
 
+NotifyEvent = Literal["assigned", "team", "pool", "manual", "duplicate"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("assigned", "team", "pool", "manual", "duplicate")
+
+
+class WebhookModel(_Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    url: str = Field(pattern=r"^https?://\S+$")
+    # the environment variable holding the HMAC signing key: the secret never sits in the file
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    events: list[NotifyEvent] = Field(
+        default_factory=lambda: list(NOTIFY_EVENTS)
+    )
+
+
+class NotificationsModel(_Strict):
+    # email the accountable rep (reps.csv ``email``) when a lead becomes theirs
+    email: bool = False
+    webhooks: list[WebhookModel] = Field(default_factory=list)
+
+
 class PolicyModel(_Strict):
     version: Literal[1] = 1
     # custom lead attributes the conditions may use, with their types
@@ -139,6 +159,7 @@ class PolicyModel(_Strict):
     capacity: CapacityModel = Field(default_factory=CapacityModel)
     routes: list[RouteModel] = Field(min_length=1)
     experiments: list[ExperimentModel] = Field(default_factory=list)
+    notifications: NotificationsModel = Field(default_factory=NotificationsModel)
 
     @model_validator(mode="after")
     def _unique_names(self) -> PolicyModel:

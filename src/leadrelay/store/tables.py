@@ -260,6 +260,38 @@ events = Table(
     Column("data", JSON, nullable=False),
 )
 
+# Duplicate keys of leads that hold an owner (see domain/dedupe.py): a later lead sharing a key
+# within the policy's window is linked to the earliest of them instead of being routed.
+lead_keys = Table(
+    "lead_keys",
+    metadata,
+    Column("key", String(320), primary_key=True),
+    Column("lead_id", BigId, ForeignKey("leads.id"), primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# Notifications to deliver (DESIGN: "outbox"): written in the routing transaction, delivered by
+# the worker at least once. ``idempotency_key`` travels with every attempt so receivers can
+# drop repeats; ``claimed_until`` is a worker's lease (a crashed worker's rows come back).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("lead_id", BigId, ForeignKey("leads.id"), index=True),
+    Column("event", String(32), nullable=False),
+    Column("channel", String(16), nullable=False),  # email | webhook
+    Column("target", Text, nullable=False),  # an email address, or a webhook's name
+    Column("payload", JSON, nullable=False),
+    Column("idempotency_key", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Index("ix_outbox_due", "delivered_at", "next_attempt_at"),
+)
+
 # API keys: only a digest of the secret is stored; ``prefix`` (the key's first characters,
 # shown in listings) finds it. A rep key reads only that rep's leads.
 API_ROLES = ("admin", "manager", "rep")

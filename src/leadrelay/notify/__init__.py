@@ -1,0 +1,1 @@
+"""Telling people: which messages a decision causes, and delivering them (email, webhooks)."""

@@ -1,0 +1,107 @@
+"""The worker: delivers the outbox (and, with the SLA work, runs timers) until stopped.
+
+Each round claims due messages in a short transaction, delivers them with no transaction open
+(a slow SMTP server never holds a database lock), then records each outcome in another short
+transaction. Several workers may run at once on PostgreSQL: claims skip rows another worker
+holds. Delivery is at least once: a worker killed between sending and recording sends that
+message again after its lease expires, with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from leadrelay.notify.deliver import DeliveryError, SmtpSettings, post_webhook, send_email
+from leadrelay.store.outbox import (
+    OutboxItem,
+    claim_due,
+    mark_delivered,
+    mark_failed,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerConfig:
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    batch: int = 50
+    poll_s: float = 1.0
+    timeout_s: float = 10.0
+
+
+@dataclass(slots=True)
+class RoundReport:
+    delivered: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def deliver_due(engine: Engine, config: WorkerConfig, clock: Clock = utc_now) -> RoundReport:
+    """One round: claim what is due now, deliver it, record each outcome."""
+    report = RoundReport()
+    with engine.begin() as conn:
+        items = claim_due(conn, clock(), limit=config.batch)
+    for item in items:
+        try:
+            _deliver(item, config, clock)
+        except DeliveryError as exc:
+            with engine.begin() as conn:
+                mark_failed(conn, item, clock(), str(exc))
+            report.failed += 1
+            report.errors.append(f"outbox {item.id} ({item.channel} {item.target}): {exc}")
+        else:
+            with engine.begin() as conn:
+                mark_delivered(conn, item.id, clock())
+            report.delivered += 1
+    return report
+
+
+def run_worker(
+    engine: Engine,
+    config: WorkerConfig,
+    stop: threading.Event,
+    *,
+    clock: Clock = utc_now,
+    on_round: Callable[[RoundReport], None] | None = None,
+) -> None:
+    """Deliver until ``stop`` is set; a full batch goes round again at once, else waits."""
+    while not stop.is_set():
+        report = deliver_due(engine, config, clock)
+        if on_round is not None and (report.delivered or report.failed):
+            on_round(report)
+        if report.delivered + report.failed < config.batch:
+            stop.wait(config.poll_s)
+
+
+def _deliver(item: OutboxItem, config: WorkerConfig, clock: Clock) -> None:
+    payload = dict(item.payload)
+    how = payload.pop("_delivery", {}) or {}
+    if item.channel == "email":
+        send_email(
+            config.smtp,
+            item.target,
+            str(how.get("subject") or "leadrelay"),
+            str(payload.get("text", "")),
+            item.idempotency_key,
+        )
+    elif item.channel == "webhook":
+        post_webhook(
+            item.target,
+            payload,
+            item.idempotency_key,
+            secret_env=how.get("secret_env"),
+            timestamp=str(int(clock().timestamp())),
+            timeout_s=config.timeout_s,
+        )
+    else:
+        raise DeliveryError(f"unknown channel {item.channel!r}")
