@@ -410,6 +410,46 @@ def load_leads(
     _print_summary(results, dry_run=dry_run)
 
 
+@load_app.command("outcomes")
+def load_outcomes(
+    path: Annotated[
+        Path, typer.Argument(help="CSV/JSON: lead_id or external_id, kind, at, value, reason.")
+    ],
+    db: DbOption = None,
+) -> None:
+    """Record outcomes (contacted, qualified, won, lost); all or nothing."""
+    from leadrelay.files.outcomes import read_outcomes
+    from leadrelay.store import find_by_external_ids
+    from leadrelay.store.outcomes import OutcomeError, record_outcome
+
+    with _reported():
+        rows = read_outcomes(path)
+        now = datetime.now(UTC)
+        problems: list[Problem] = []
+        with _engine(db) as engine, engine.begin() as conn:
+            wanted = [row.external_id for row in rows if row.lead_id is None and row.external_id]
+            ids = find_by_external_ids(conn, wanted)
+            for row in rows:
+                lead_id = row.lead_id if row.lead_id is not None else ids.get(row.external_id or "")
+                if lead_id is None:
+                    why = f"no lead with external_id {row.external_id!r}"
+                    problems.append(
+                        Problem(why, source=str(path), row=row.row, field="external_id")
+                    )
+                    continue
+                try:
+                    record_outcome(conn, lead_id, row.kind, row.at or now, value=row.value,
+                                   reason=row.reason, by="import")  # fmt: skip
+                except OutcomeError as exc:
+                    problems.extend(
+                        Problem(p.message, source=str(path), row=row.row, field=p.field)
+                        for p in exc.problems
+                    )
+            if problems:
+                raise InputFileError(problems)  # rolls the whole file back
+    out.print(f"recorded {len(rows)} outcomes from {path}")
+
+
 @policy_app.command("activate")
 def policy_activate(path: Path, db: DbOption = None) -> None:
     """Validate a policy file against the org, store it as a new version and make it active."""

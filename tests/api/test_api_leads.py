@@ -210,3 +210,22 @@ def test_leads_page_newest_first(api: Api) -> None:
         f"/v1/leads?limit=2&before={first['next_before']}", headers=api.admin
     ).json()
     assert [lead["id"] for lead in second["leads"]] == [ids[2], ids[1]]
+
+
+def test_outcomes_are_recorded_once_with_the_owner_of_the_moment(api: Api) -> None:
+    lead_id = post(api, {"email": "o@o.example"})[1]["lead_id"]
+    url = f"/v1/leads/{lead_id}/outcomes"
+    contacted = api.client.post(url, json={"kind": "contacted"}, headers=api.manager)
+    assert contacted.status_code == 201
+    won = api.client.post(url, json={"kind": "won", "value": 1200.0}, headers=api.manager)
+    assert won.status_code == 201 and won.json()["data"]["value"] == 1200.0
+    again = api.client.post(url, json={"kind": "lost"}, headers=api.manager)
+    assert again.status_code == 409 and "already won" in again.json()["detail"]
+    bad = api.client.post(url, json={"kind": "lost", "value": 5.0}, headers=api.manager)
+    assert bad.status_code == 409
+    history = api.client.get(f"/v1/leads/{lead_id}/events", headers=api.admin).json()
+    assert [e["kind"] for e in history] == ["routed", "contacted", "won"]
+    owner = history[0]["data"]["owner"]
+    assert all(e["data"]["owner"] == owner for e in history)
+    unknown = api.client.post(url, json={"kind": "signed"}, headers=api.manager)
+    assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "kind"

@@ -88,3 +88,26 @@ def demo_rep(db: str) -> str:
         first = sorted(rep_ids(conn))[0]
     engine.dispose()
     return first
+
+
+def test_load_outcomes_is_all_or_nothing_and_names_rows(
+    org_db: str, demo_files: DemoFiles, tmp_path: Path
+) -> None:
+    ok("policy", "activate", demo_files.policy, db=org_db)
+    ok("load", "leads", demo_files.leads, "--out", tmp_path / "a.csv", db=org_db)
+    held = [r for r in read_out(tmp_path / "a.csv") if r["status"] in {"assigned", "team"}]
+    good = tmp_path / "good.csv"
+    write_csv(good, [["external_id", "kind", "value"], [held[0]["external_id"], "won", "900"],
+                     [held[1]["external_id"], "contacted", ""]])  # fmt: skip
+    bad = tmp_path / "bad.csv"
+    write_csv(bad, [["lead_id", "kind"], [held[2]["lead_id"], "won"], ["99999", "won"],
+                    [held[2]["lead_id"], "lost"]])  # fmt: skip
+    before = dump(org_db)
+    result = run("load", "outcomes", bad, db=org_db)
+    assert result.exit_code == 2
+    assert "row 3" in result.stderr and "no lead 99999" in result.stderr
+    assert "row 4" in result.stderr and "already won" in result.stderr
+    assert dump(org_db) == before
+    assert "recorded 2 outcomes" in ok("load", "outcomes", good, db=org_db).stdout
+    again = run("load", "outcomes", good, db=org_db)
+    assert again.exit_code == 2 and "already won" in again.stderr

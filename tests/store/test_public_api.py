@@ -10,7 +10,7 @@ def test_store_exports_exactly_its_public_api() -> None:
     public = {n for n in dir(leadrelay.store) if not n.startswith("_")}
     modules = {
         "engine", "tables", "org", "policies", "snapshot", "leads", "routing",
-        "keys", "browse", "idempotency", "outbox", "dedupe",
+        "keys", "browse", "idempotency", "outbox", "dedupe", "outcomes",
     }  # fmt: skip
     assert public - modules == set(leadrelay.store.__all__)
 

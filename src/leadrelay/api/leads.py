@@ -26,11 +26,13 @@ from leadrelay.api.schemas import (
     BatchOut,
     DecisionOut,
     ErrorOut,
+    EventOut,
     LeadBatchIn,
     LeadIn,
     LeadOut,
     LeadOutcome,
     LeadPage,
+    OutcomeIn,
 )
 from leadrelay.api.service import Service
 from leadrelay.domain.lead import Lead
@@ -340,6 +342,51 @@ def get_decision(lead_id: LeadId, key: Caller, svc: Svc) -> DecisionOut:
         decision=decision.to_dict(),
         explanation=explain_lines(decision, skipped_routes=True),
     )
+
+
+@router.post(
+    "/leads/{lead_id}/outcomes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=EventOut,
+    responses=_ERRORS,
+    summary="Record what happened: contacted, qualified, won (with value) or lost",
+)
+def post_outcome(lead_id: LeadId, body: OutcomeIn, key: Caller, svc: Svc) -> EventOut:
+    from leadrelay.store.browse import lead_record
+    from leadrelay.store.outcomes import OutcomeError, record_outcome
+
+    with svc.engine.begin() as conn:
+        record = lead_record(conn, lead_id)
+        if record is None or not _may_read(key, record.owner):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
+        try:
+            event = record_outcome(
+                conn, lead_id, body.kind, body.at or datetime.now(UTC),
+                value=body.value, reason=body.reason, by=key.rep_id or key.role,
+            )  # fmt: skip
+        except OutcomeError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc.problems[0].message)) from None
+    return EventOut(id=event.id, lead_id=lead_id, kind=event.kind, at=event.at, data=event.data)
+
+
+@router.get(
+    "/leads/{lead_id}/events",
+    response_model=list[EventOut],
+    responses=_ERRORS,
+    summary="The lead's history: routed, outcomes, hand-offs",
+)
+def get_events(lead_id: LeadId, key: Caller, svc: Svc) -> list[EventOut]:
+    from leadrelay.store.browse import lead_record
+    from leadrelay.store.outcomes import lead_events
+
+    with svc.engine.connect() as conn:
+        record = lead_record(conn, lead_id)
+        if record is None or not _may_read(key, record.owner):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
+        history = lead_events(conn, lead_id)
+    return [
+        EventOut(id=e.id, lead_id=e.lead_id, kind=e.kind, at=e.at, data=e.data) for e in history
+    ]
 
 
 def _may_read(key: ApiKey, owner: str | None) -> bool:

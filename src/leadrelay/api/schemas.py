@@ -208,6 +208,32 @@ class DecisionOut(BaseModel):
     explanation: list[str]
 
 
+class OutcomeIn(_Strict):
+    """What happened to the lead: contacted, qualified, won (with its value) or lost."""
+
+    kind: Literal["contacted", "qualified", "won", "lost"]
+    at: Moment | None = Field(default=None, description="when; omitted = now")
+    value: Annotated[float, Field(ge=0, le=1e15, allow_inf_nan=False)] | None = Field(
+        default=None, description="won only: the deal's value"
+    )
+    reason: Text | None = Field(default=None, description="e.g. why it was lost")
+
+    @field_validator("at")
+    @classmethod
+    def _moment(cls, value: datetime | None) -> datetime | None:
+        if value is not None and not _EARLIEST <= value <= _LATEST:
+            raise ValueError("must be between 1970 and 9000")
+        return value
+
+
+class EventOut(BaseModel):
+    id: int
+    lead_id: int
+    kind: str
+    at: datetime
+    data: dict[str, Any]
+
+
 # --- org -------------------------------------------------------------------------------------
 
 Role = Literal["rep", "manager"]

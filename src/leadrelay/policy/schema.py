@@ -137,9 +137,7 @@ class WebhookModel(_Strict):
     url: str = Field(pattern=r"^https?://\S+$")
     # the environment variable holding the HMAC signing key: the secret never sits in the file
     secret_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    events: list[NotifyEvent] = Field(
-        default_factory=lambda: list(NOTIFY_EVENTS)
-    )
+    events: list[NotifyEvent] = Field(default_factory=lambda: list(NOTIFY_EVENTS))
 
 
 class NotificationsModel(_Strict):
