@@ -1,4 +1,4 @@
-"""``python -m bench [decide|raw|live|bulk ...] [--leads N] [--full] [--repeat R] [--profile]``."""
+"""``python -m bench [NAME ...] [--leads N] [--full] [--repeat R] [--profile]``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rich.table import Table
 
 from bench.common import Result, console, machine, say
 
-BENCHMARKS = ("decide", "raw", "live", "bulk")
+BENCHMARKS = ("decide", "raw", "live", "bulk", "api", "accounts")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -33,6 +33,19 @@ class LedgerEntry:
 NEVER = LedgerEntry()
 
 
+@dataclass(frozen=True, slots=True)
+class Original:
+    """A lead holding an owner that later leads with one of its duplicate keys are linked to.
+
+    ``lead_id`` is None while a bulk run has not stored it yet (or never will: a dry run).
+    """
+
+    lead_id: int | None
+    owner: str | None
+    received_at: datetime
+    external_id: str | None = None
+
+
 @dataclass(slots=True)
 class Snapshot:
     now: datetime
@@ -45,6 +58,8 @@ class Snapshot:
     ledger: dict[tuple[str, str], LedgerEntry] = field(default_factory=dict)  # (route, rep)
     route_seq: dict[str, int] = field(default_factory=dict)  # leads given by each route so far
     team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # duplicate key -> the earliest original holding it (only this lead's keys, live)
+    originals: dict[str, Original] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.team_members and self.reps:

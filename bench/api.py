@@ -1,0 +1,419 @@
+"""``POST /v1/leads`` over HTTP on SQLite and on durable PostgreSQL, beside same-run baselines.
+
+Each store gets the benchmark org (50 reps, 5 teams, 300 accounts), the 10-route policy
+(active) and a manager key, then ``leadrelay serve`` runs on it and ``bench.loadgen`` posts
+leads: every request a new lead (its own ``external_id``) from ``bench.org.make_leads``, so every
+request routes one lead in one transaction and answers 201. The leads' ``received_at`` walk one
+business week of arrivals; the next 7,500 requests reuse the same leads a week later.
+
+- **hello**: ``bench.hello_app`` on uvicorn with the flags ``leadrelay serve`` uses (no access
+  log), 1 and 2 workers: what the HTTP stack alone costs on this machine.
+- **SQLite**: one worker (SQLite takes one writer at a time, so one process is how it is
+  deployed); closed loop. Baselines: hello (1 worker) and ``bench.raw``'s single-row commits.
+- **PostgreSQL, durable**: ``scripts/pg-test-server`` with ``PG_TEST_DURABLE=1`` (fsync,
+  synchronous_commit and full_page_writes on, data on this machine's disk); 1 and 2 workers,
+  closed loop, then 2 workers in an open loop at 500 leads/s for the latency target. Baselines:
+  hello and psycopg single-row INSERTs in autocommit (one durable commit each). Skipped, with a
+  note, when the PostgreSQL server binaries are missing.
+
+Closed loop: 32 connections back to back; open loop: requests due at a fixed rate, latency from
+when each was due (see ``bench.loadgen``). Each figure is one 10 s run after a 2 s warm-up;
+``--repeat`` applies to the raw baselines only. Every line also gives the CPU each party used
+per request (server, PostgreSQL, load generator) and how busy the machine was: the generator
+shares the two cores with the server, and the split says where the time went.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from bench import raw
+from bench.common import Result, rate, say, scratch_dir
+from bench.loadgen import Load, Source, closed_loop, loop_name, open_loop
+from bench.org import LEAD_COLUMNS, Org, build_org, load_policy, make_leads, policy_dict
+from bench.servers import HOST, CpuMeter, Member, free_port, in_group, postgres_of, serving
+from leadrelay.domain import Lead
+from leadrelay.policy.compiled import CompiledPolicy
+
+REPO = Path(__file__).resolve().parent.parent
+SECONDS = 10.0
+WARM_UP = 2.0
+CONNECTIONS = 32
+OPEN_RATE = 500.0
+OPEN_CONNECTIONS = 64
+TEMPLATES = 7_500  # one business week of bench arrivals (1,500 a day)
+TARGET_RATE = 2_000.0  # leads/s, PostgreSQL durable
+TARGET_P99_MS = 25.0  # at OPEN_RATE, PostgreSQL durable
+PG_STATE = REPO / ".pg" / "bench-api.env"
+PG_RAW_ROWS = 2_000
+PG_RAW_SECONDS = 1.5
+OPEN_DRAIN = 2.0  # s after the last request falls due; then what is still queued is cut
+
+
+class LeadRequests:
+    """``POST /v1/leads`` requests as bytes, each with a new ``external_id`` (``bench-%08d``).
+
+    Built once from the leads; a call fills in the counter and the day, so the hot loop does no
+    JSON. After every ``len(leads)`` requests the same leads come again a week later.
+    """
+
+    def __init__(self, token: str, leads: Sequence[Lead]) -> None:
+        self.sent = 0
+        self._templates = [(_template(lead, token), lead.received_at.date()) for lead in leads]
+        self._days: dict[date, bytes] = {}
+
+    def __call__(self) -> bytes:
+        week, k = divmod(self.sent, len(self._templates))
+        template, day = self._templates[k]
+        request = template % (b"%08d" % self.sent, self._day(day, week))
+        self.sent += 1
+        return request
+
+    def _day(self, day: date, week: int) -> bytes:
+        key = date.fromordinal(day.toordinal() + 7 * week)
+        text = self._days.get(key)
+        if text is None:
+            text = self._days[key] = key.isoformat().encode()
+        return text
+
+
+def _template(lead: Lead, token: str) -> bytes:
+    """The request with ``%b`` for the id's digits and for the day of ``received_at``."""
+    fields = {c: getattr(lead, c) for c in LEAD_COLUMNS if getattr(lead, c) is not None}
+    fields["external_id"] = "@ID@"
+    fields["received_at"] = "@DAY@" + lead.received_at.isoformat()[10:]
+    body = json.dumps(fields, separators=(",", ":")).encode().replace(b"%", b"%%")
+    body = body.replace(b"@ID@", b"bench-%b").replace(b"@DAY@", b"%b")
+    length = len(body % (b"0" * 8, b"2026-01-05"))
+    return _head("/v1/leads", length, token).replace(b"%", b"%%") + body
+
+
+def _head(path: str, length: int, token: str | None) -> bytes:
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\n{auth}Content-Type: application/json\r\n"
+        f"Content-Length: {length}\r\n\r\n"
+    ).encode()
+
+
+def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
+    """Fixed durations whatever ``n_leads`` says (about 3 minutes in all)."""
+    del n_leads
+    say(
+        f"[bold]api[/]: POST /v1/leads over HTTP ({loop_name()} client on this machine; closed"
+        f" loop {CONNECTIONS} connections, open loop {OPEN_RATE:,.0f}/s; {SECONDS:.0f} s per"
+        f" figure after {WARM_UP:.0f} s warm-up); every request routes a new lead"
+    )
+    org = build_org()
+    policy = load_policy(policy_dict(), org)
+    leads = make_leads(TEMPLATES)
+    results: list[Result] = []
+    with scratch_dir("api") as tmp:
+        hello = {workers: _hello(tmp, leads[0], workers) for workers in (1, 2)}
+        results += [
+            Result(f"api FastAPI hello ({_workers(w)})", per_s, "req/s")
+            for w, per_s in hello.items()
+        ]
+        results += _sqlite(tmp, org, policy, leads, hello[1], repeat)
+        results += _postgres(tmp, org, policy, leads, hello, repeat)
+    return results
+
+
+def _hello(tmp: Path, lead: Lead, workers: int) -> float:
+    body = _template(lead, "")
+    body = body[body.index(b"\r\n\r\n") + 4 :] % (b"0" * 8, b"2026-01-05")
+    request = _head("/hello", len(body), None) + body
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "uvicorn", "bench.hello_app:app", "--host", HOST,
+        "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    with serving(cmd, port, tmp / f"hello-{workers}.log", env=_env()) as server:
+        load, meter = _closed(port, lambda: request, {"server": in_group(server.pid)})
+    _report(f"FastAPI hello, {_workers(workers)}", load, meter)
+    return load.rate
+
+
+def _sqlite(
+    tmp: Path, org: Org, policy: CompiledPolicy, leads: Sequence[Lead], hello: float, repeat: int
+) -> list[Result]:
+    say("  SQLite (WAL, synchronous=NORMAL), 1 worker: SQLite takes one writer at a time")
+    commits = raw.single_row_rate(raw.SINGLE_ROWS, repeat)
+    url = f"sqlite:///{tmp / 'api.db'}"
+    source = LeadRequests(_load_store(url, org, policy), leads)
+    with _leadrelay(url, 1, tmp / "sqlite.log") as (port, groups):
+        load, meter = _closed(port, source, groups)
+    _report("POST /v1/leads, SQLite, 1 worker", load, meter)
+    _ratios(load.rate, hello, commits)
+    name = "api POST /v1/leads (SQLite, 1 worker)"
+    return [
+        Result(name, load.rate, "leads/s", hello, "hello, 1 worker"),
+        Result(name, load.rate, "leads/s", commits, "raw sqlite single-row commit"),
+    ]
+
+
+def _postgres(
+    tmp: Path,
+    org: Org,
+    policy: CompiledPolicy,
+    leads: Sequence[Lead],
+    hello: dict[int, float],
+    repeat: int,
+) -> list[Result]:
+    with durable_postgres() as pg:
+        if pg is None:
+            return []
+        url, data_dir = pg
+        durable = _durable(url)
+        kind = "PostgreSQL durable" if durable else "PostgreSQL NOT durable"
+        commits = _pg_single_row_rate(url, repeat)
+        source = LeadRequests(_load_store(url, org, policy), leads)
+        postgres = postgres_of(data_dir) if data_dir else None
+        also = {"postgres": postgres} if postgres else {}
+        loads = {}
+        for workers in (1, 2):
+            with _leadrelay(url, workers, tmp / f"pg-{workers}.log", also) as (port, groups):
+                load, meter = _closed(port, source, groups)
+                _report(f"POST /v1/leads, {kind}, {_workers(workers)}", load, meter)
+                _ratios(load.rate, hello[workers], commits)
+                loads[workers] = load
+                if workers == 2:
+                    paced, meter = _open(port, source, groups)
+                    _report(f"POST /v1/leads, {kind}, 2 workers", paced, meter)
+    rows = [
+        Result(
+            f"api POST /v1/leads ({kind}, {_workers(w)})",
+            load.rate,
+            "leads/s",
+            baseline=hello[w],
+            baseline_name=f"hello, {_workers(w)}",
+            target=f">= {TARGET_RATE:,.0f} leads/s",
+            met=load.rate >= TARGET_RATE,
+        )
+        for w, load in loads.items()
+    ]
+    best = max(load.rate for load in loads.values())
+    at = f"at {OPEN_RATE:,.0f} leads/s ({kind}, 2 workers)"
+    p99 = paced.percentile(0.99) * 1e3
+    return [
+        *rows,
+        Result(f"api POST /v1/leads ({kind}, best)", best, "leads/s", commits, "raw pg commit"),
+        Result(f"api p50 {at}", paced.percentile(0.5) * 1e3, "ms"),
+        Result(
+            f"api p99 {at}",
+            p99,
+            "ms",
+            target=f"< {TARGET_P99_MS:.0f} ms",
+            met=p99 < TARGET_P99_MS and not paced.failed,
+        ),
+        Result(f"raw pg single-row commit ({'' if durable else 'NOT '}durable)", commits, "rows/s"),
+    ]
+
+
+def _closed(port: int, source: Source, groups: dict[str, Member]) -> tuple[Load, CpuMeter]:
+    meter = CpuMeter(groups)
+    load = closed_loop(
+        HOST, port, source, connections=CONNECTIONS, seconds=SECONDS, warm_up=WARM_UP, meter=meter
+    )
+    return load, meter
+
+
+def _open(port: int, source: Source, groups: dict[str, Member]) -> tuple[Load, CpuMeter]:
+    meter = CpuMeter(groups)
+    load = open_loop(
+        HOST,
+        port,
+        source,
+        rate=OPEN_RATE,
+        seconds=SECONDS,
+        connections=OPEN_CONNECTIONS,
+        warm_up=WARM_UP,
+        drain=OPEN_DRAIN,
+        meter=meter,
+    )
+    return load, meter
+
+
+@contextmanager
+def durable_postgres() -> Iterator[tuple[str, Path | None] | None]:
+    """A throwaway durable PostgreSQL: (URL, data directory), or None (with a note) if none."""
+    script = REPO / "scripts" / "pg-test-server"
+    env = {**os.environ, "PG_TEST_DURABLE": "1", "PG_TEST_SERVER_STATE": str(PG_STATE)}
+    # A server left by an interrupted run would hold its old store: start afresh.
+    try:
+        subprocess.run([script, "stop"], env=env, capture_output=True, check=False, timeout=60)
+        started = subprocess.run(
+            [script, "start"], env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        started = subprocess.CompletedProcess([script], 1, "", f"{script}: {exc}")
+    if started.returncode != 0:
+        why = next((ln for ln in started.stderr.splitlines() if "error" in ln), "")
+        why = why or (started.stderr.strip().splitlines() or ["no output"])[0]
+        say(f"  [yellow]PostgreSQL figures skipped[/]: {why}")
+        yield None
+        return
+    try:
+        yield started.stdout.strip(), _data_dir()
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, check=False, timeout=60)
+
+
+def _data_dir() -> Path | None:
+    for line in PG_STATE.read_text().splitlines():
+        if line.startswith("PGT_DIR="):
+            return Path(line.removeprefix("PGT_DIR=")) / "data"
+    return None
+
+
+def _psycopg_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _durable(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(_psycopg_url(url)) as conn:
+        row = conn.execute(
+            "SELECT current_setting('fsync'), current_setting('synchronous_commit'),"
+            " current_setting('full_page_writes'), version()"
+        ).fetchone()
+    assert row is not None
+    say(
+        f"  {row[3].split(',')[0]}: fsync={row[0]}, synchronous_commit={row[1]},"
+        f" full_page_writes={row[2]}"
+    )
+    return row[:3] == ("on", "on", "on")
+
+
+_PG_COLUMNS = (*LEAD_COLUMNS, "attributes", "status")
+_PG_TYPES = {"lat": "float8", "lon": "float8", "value": "float8", "employees": "int8"}
+
+
+def _pg_single_row_rate(url: str, repeat: int, n: int = PG_RAW_ROWS) -> float:
+    """psycopg, autocommit: one INSERT of a lead-shaped row per (durable) commit.
+
+    Each run stops at ``n`` rows or ``PG_RAW_SECONDS``, whichever comes first: an fsync costs
+    anything from 0.3 ms to 30 ms depending on what else is writing to the disk.
+    """
+    import psycopg
+
+    data = raw.rows(n)
+    columns = ", ".join(f"{c} {_PG_TYPES.get(c, 'text')}" for c in _PG_COLUMNS)
+    insert = (
+        f"INSERT INTO bench_raw_lead ({', '.join(_PG_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(_PG_COLUMNS))})"
+    )
+    rates = []
+    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw_lead")
+        conn.execute(f"CREATE TABLE bench_raw_lead (id bigserial PRIMARY KEY, {columns})")
+        for row in data[:100]:  # warm-up, untimed (the statement is prepared after 5 runs)
+            conn.execute(insert, row)
+        for _ in range(repeat):
+            start = time.perf_counter()
+            done = 0
+            for row in data:
+                conn.execute(insert, row)
+                done += 1
+                if time.perf_counter() - start > PG_RAW_SECONDS:
+                    break
+            rates.append(rate(done, time.perf_counter() - start))
+        conn.execute("DROP TABLE bench_raw_lead")
+    per_s = statistics.median(rates)
+    say(
+        f"  raw psycopg, single-row INSERT per autocommit: {per_s:,.0f} rows/s (runs"
+        f" {', '.join(f'{r:,.0f}' for r in rates)} rows/s; up to {n:,} rows or"
+        f" {PG_RAW_SECONDS:.1f} s each)"
+    )
+    return per_s
+
+
+def _load_store(url: str, org: Org, policy: CompiledPolicy) -> str:
+    """The org, the policy (saved and active) and a manager key in the store; the key's token."""
+    from leadrelay.store import (
+        activate,
+        open_store,
+        save_accounts,
+        save_policy,
+        save_reps,
+        save_teams,
+    )
+    from leadrelay.store.keys import create_key
+
+    engine = open_store(url)
+    try:
+        with engine.begin() as conn:
+            save_reps(conn, org.reps)
+            save_teams(conn, org.teams)
+            save_accounts(conn, org.accounts)
+            activate(conn, save_policy(conn, policy))
+            _key, token = create_key(conn, "manager", name="bench")
+    finally:
+        engine.dispose()
+    return token
+
+
+@contextmanager
+def _leadrelay(
+    url: str, workers: int, log: Path, groups: dict[str, Member] | None = None
+) -> Iterator[tuple[int, dict[str, Member]]]:
+    """``leadrelay serve`` on ``url``: its port and the process groups to meter."""
+    exe = Path(sys.executable).with_name("leadrelay")
+    prefix = [str(exe)] if exe.exists() else [sys.executable, "-m", "leadrelay.cli"]
+    port = free_port()
+    cmd = [
+        *prefix, "serve", "--host", HOST, "--port", str(port), "--workers", str(workers),
+        "--db", url,
+    ]  # fmt: skip
+    with serving(cmd, port, log, env=_env()) as server:
+        yield port, {"server": in_group(server.pid), **(groups or {})}
+
+
+def _env() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path}
+
+
+def _workers(n: int) -> str:
+    return f"{n} worker{'s' if n > 1 else ''}"
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms"
+
+
+def _report(label: str, load: Load, meter: CpuMeter) -> None:
+    per = max(load.answered, 1)
+    cpu = [f"{name} {used * 1e3 / per:.2f}" for name, used in meter.used.items()]
+    cpu.append(f"load generator {load.cpu_seconds * 1e3 / per:.2f}")
+    busy = meter.machine_busy
+    machine = "" if busy is None else f"; machine busy {busy:.0%} of {os.cpu_count()} cores"
+    say(
+        f"  {label}: [bold]{load.rate:,.0f}/s[/] ({load.shape}, {load.seconds:.1f} s);"
+        f" latency p50 {_ms(load.percentile(0.5))}, p99 {_ms(load.percentile(0.99))},"
+        f" max {_ms(load.latencies[-1] if load.latencies else float('nan'))}"
+    )
+    say(f"    answers: {load.outcome()}; CPU ms per request: {', '.join(cpu)}{machine}")
+
+
+def _ratios(leads: float, hello: float, commits: float) -> None:
+    say(
+        f"    leads/s / hello req/s = {_share(leads, hello)};"
+        f" leads/s / raw commits/s = {_share(leads, commits)}"
+    )
+
+
+def _share(a: float, b: float) -> str:
+    return f"{a / b:.1%}" if b else "n/a"
