@@ -610,6 +610,70 @@ def _safe(url: str) -> str:
 
 
 @app.command()
+def kpi(
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--by",
+            help="Slice by unit, owner, route, product, value_slab, priority,"
+            " source, confidence, period, status, experiment or arm (twice for two).",
+        ),
+    ] = None,
+    period: Annotated[str, typer.Option(help="day, week or month (for --by period).")] = "week",
+    since: Annotated[
+        str | None, typer.Option(help="Only leads that arrived since: 30d, 12h, 2w or ISO time.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Routing KPIs: distributed, not distributed (aging), turnaround, contact, wins."""
+    import json
+
+    from leadrelay.analytics.report import kpi_report, parse_since
+
+    now = datetime.now(UTC)
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        rows = kpi_report(conn, now=now, by=by or [], period=period, since=parse_since(since, now))
+    if as_json:
+        print(json.dumps([row.as_dict() for row in rows], indent=2, default=str))
+        return
+    table = Table(title="KPIs" + (f" by {', '.join(by)}" if by else ""))
+    columns = [*(by or []), *_KPI_COLUMNS]
+    for column in columns:
+        table.add_column(column, justify="left" if column in (by or []) else "right")
+    for row in rows:
+        late = row.aging["1-7d"] + row.aging["over 7d"]
+        table.add_row(
+            *(row.group[d] for d in by or []), str(row.leads), str(row.distributed),
+            str(row.not_distributed), str(late), str(row.screened_out), str(row.duplicates),
+            _duration(row.turnaround_p50_s), _duration(row.turnaround_p90_s),
+            _pct(row.contact_rate), _pct(row.win_rate), f"{row.won_value:,.0f}",
+        )  # fmt: skip
+    out.print(table)
+
+
+# short: the table must fit 80 columns with two dimensions
+_KPI_COLUMNS = (
+    "leads", "given", "waiting", ">24h", "screened", "dup", "turn p50", "turn p90",
+    "contacted", "win", "won",
+)  # fmt: skip
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def _pct(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+@app.command()
 def explain(lead_id: int, db: DbOption = None) -> None:
     """Show why a lead went where it went, from its stored decision alone."""
     from leadrelay import store

@@ -229,3 +229,15 @@ def test_outcomes_are_recorded_once_with_the_owner_of_the_moment(api: Api) -> No
     assert all(e["data"]["owner"] == owner for e in history)
     unknown = api.client.post(url, json={"kind": "signed"}, headers=api.manager)
     assert unknown.status_code == 422 and unknown.json()["problems"][0]["field"] == "kind"
+
+
+def test_kpis_by_owner_count_what_was_routed(api: Api) -> None:
+    for i in range(3):
+        post(api, {"email": f"k{i}@k.example"})
+    post(api, {"email": "kim@p.example", "country": "KP"})
+    rows = api.client.get("/v1/kpis?by=owner", headers=api.rep_bo).json()
+    by_owner = {row["group"]["owner"]: row for row in rows}
+    assert by_owner["(none)"]["screened_out"] == 1
+    assert sum(row["distributed"] for row in rows) == 3
+    bad = api.client.get("/v1/kpis?by=colour", headers=api.admin)
+    assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "by[0]"

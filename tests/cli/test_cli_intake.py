@@ -111,3 +111,16 @@ def test_load_outcomes_is_all_or_nothing_and_names_rows(
     assert "recorded 2 outcomes" in ok("load", "outcomes", good, db=org_db).stdout
     again = run("load", "outcomes", good, db=org_db)
     assert again.exit_code == 2 and "already won" in again.stderr
+
+
+def test_kpi_prints_a_table_and_json(org_db: str, demo_files: DemoFiles) -> None:
+    import json
+
+    ok("policy", "activate", demo_files.policy, db=org_db)
+    ok("load", "leads", demo_files.leads, db=org_db)
+    rows = json.loads(ok("kpi", "--by", "value_slab", "--json", db=org_db).stdout)
+    assert sum(row["leads"] for row in rows) == 200
+    assert {row["group"]["value_slab"] for row in rows} <= {"low", "medium", "high"}
+    assert "KPIs by unit" in plain(ok("kpi", "--by", "unit", db=org_db).stdout)
+    bad = run("kpi", "--by", "colour", db=org_db)
+    assert bad.exit_code == 2 and "unknown dimension" in bad.stderr

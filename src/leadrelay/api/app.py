@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import __version__, settings
-from leadrelay.api import errors, leads, org, policy
+from leadrelay.api import errors, kpis, leads, org, policy
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
 
@@ -52,7 +52,7 @@ def create_app(
     )
     app.state.service = Service(store)
     errors.install(app)
-    for router in (leads.router, org.router, policy.router):
+    for router in (leads.router, org.router, policy.router, kpis.router):
         app.include_router(router, prefix="/v1")
 
     @app.get("/healthz", include_in_schema=False)

@@ -1,0 +1,1 @@
+"""Measuring routing: KPIs by dimension (and, later, fairness, experiments, simulation)."""
