@@ -659,6 +659,36 @@ _KPI_COLUMNS = (
 )  # fmt: skip
 
 
+@app.command()
+def fairness(
+    route_name: Annotated[str | None, typer.Option("--route", help="Only this route.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Per route: each rep's leads against its target share; spread and Gini."""
+    import json
+
+    from leadrelay.analytics.report import fairness_report
+
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        routes = fairness_report(conn, route_name)
+    if as_json:
+        print(json.dumps([r.as_dict() for r in routes], indent=2))
+        return
+    for r in routes:
+        gini = "-" if r.gini is None else f"{r.gini:.2f}"
+        title = f"{r.route} ({r.strategy or 'no longer in the policy'}): {r.leads} leads, "
+        table = Table(
+            title=title + f"spread {r.spread if r.spread is not None else '-'}, Gini {gini}"
+        )
+        for column in ("rep", "leads", "share", "target", "deviation"):
+            table.add_column(column, justify="left" if column == "rep" else "right")
+        for rep in r.reps:
+            dev = "-" if rep.deviation is None else f"{rep.deviation * 100:+.1f} pt"
+            table.add_row(rep.rep, str(rep.leads), _pct(rep.share), _pct(rep.target), dev)
+        out.print(table)
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"

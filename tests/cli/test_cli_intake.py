@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.cli.cli_support import dump, ok, plain, read_out, run, write_csv
 
 from leadrelay.demo_org import DemoFiles
@@ -124,3 +125,19 @@ def test_kpi_prints_a_table_and_json(org_db: str, demo_files: DemoFiles) -> None
     assert "KPIs by unit" in plain(ok("kpi", "--by", "unit", db=org_db).stdout)
     bad = run("kpi", "--by", "colour", db=org_db)
     assert bad.exit_code == 2 and "unknown dimension" in bad.stderr
+
+
+def test_fairness_shows_each_route_against_its_targets(org_db: str, demo_files: DemoFiles) -> None:
+    import json
+
+    ok("policy", "activate", demo_files.policy, db=org_db)
+    ok("load", "leads", demo_files.leads, db=org_db)
+    routes = json.loads(ok("fairness", "--json", db=org_db).stdout)
+    shared = {"weighted_round_robin", "round_robin", "least_loaded", "territory"}
+    given = [r for r in routes if r["strategy"] in shared and r["leads"]]
+    assert len(given) >= 3, "the demo policy's rotating routes take leads"
+    for route in given:
+        assert sum(rep["leads"] for rep in route["reps"]) == route["leads"]
+        targets = [rep["target"] for rep in route["reps"] if rep["target"] is not None]
+        assert sum(targets) == pytest.approx(1.0)
+    assert run("fairness", "--route", "nope", db=org_db).exit_code == 2

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from leadrelay.analytics.fairness import RouteFairness
 from leadrelay.analytics.kpi import KpiRow, kpis
 from leadrelay.errors import Problem, UnknownNameError
 
@@ -53,3 +54,43 @@ def kpi_report(
         return kpis(lead_facts(conn, since=since), now=now, by=by, period=period, units=units)
     except ValueError as exc:
         raise UnknownNameError(Problem(str(exc), field="by")) from None
+
+
+def fairness_report(conn: Connection, route: str | None = None) -> list[RouteFairness]:
+    """Every route of the active policy (then routes only history knows), or just ``route``."""
+    from leadrelay.analytics.fairness import route_fairness
+    from leadrelay.policy import load_policy_text
+    from leadrelay.store import active_policy_text, list_versions, load_org
+    from leadrelay.store.facts import assigned_by_route
+
+    counts = assigned_by_route(conn)
+    org = load_org(conn)
+    weights = {rep.id: rep.weight for rep in org.reps.values()}
+    # the active policy; else the newest stored (a file routed with `route --policy`)
+    found = active_policy_text(conn)
+    if found is None:
+        versions = list_versions(conn)
+        found = (versions[-1].revision, versions[-1].text) if versions else None
+    routes = load_policy_text(found[1]).routes if found else ()
+    out: list[RouteFairness] = []
+    for r in routes:
+        t = r.target
+        if t.rep or t.reps:
+            candidates = [t.rep] if t.rep else list(t.reps)
+        else:
+            teams = [t.team] if t.team else list(t.teams)
+            candidates = list(
+                dict.fromkeys(m for team in teams for m in org.team_members.get(team, ()))
+            )
+        out.append(route_fairness(r.name, r.strategy, candidates, counts.get(r.name, {}), weights))
+    known = {f.route for f in out}
+    out.extend(
+        route_fairness(name, None, [], by_rep) for name, by_rep in sorted(counts.items())
+        if name not in known
+    )  # fmt: skip
+    if route is not None:
+        out = [f for f in out if f.route == route]
+        if not out:
+            raise UnknownNameError(Problem(f"no route {route!r} in the policy or history",
+                                           field="route"))  # fmt: skip
+    return out

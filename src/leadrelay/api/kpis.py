@@ -35,3 +35,17 @@ def get_kpis(
     with svc.engine.connect() as conn:
         rows = kpi_report(conn, now=now, by=by or [], period=period, since=parse_since(since, now))
     return [row.as_dict() for row in rows]
+
+
+@router.get(
+    "/fairness",
+    responses={code: {"model": ErrorOut} for code in (401, 422)},
+    summary="Per route: each rep's leads against its target share; spread and Gini",
+)
+def get_fairness(
+    key: Caller, svc: Svc, route: Annotated[str | None, Query(max_length=128)] = None
+) -> list[dict[str, Any]]:
+    from leadrelay.analytics.report import fairness_report
+
+    with svc.engine.connect() as conn:
+        return [r.as_dict() for r in fairness_report(conn, route)]

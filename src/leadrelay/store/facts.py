@@ -134,3 +134,16 @@ def _utc(value: object) -> datetime | None:
         value = datetime.fromisoformat(value)
     assert isinstance(value, datetime)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def assigned_by_route(conn: Connection) -> dict[str, dict[str, int]]:
+    """Leads each route gave each rep (first routing decisions, as stored on the lead)."""
+    rows = conn.execute(
+        select(leads.c.route, leads.c.owner, func.count())
+        .where(leads.c.status == "assigned", leads.c.route.is_not(None))
+        .group_by(leads.c.route, leads.c.owner)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for route, owner, count in rows:
+        out.setdefault(route, {})[owner] = int(count)
+    return out
