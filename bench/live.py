@@ -1,4 +1,4 @@
-"""Live routing on SQLite: ``route_lead`` per lead, one transaction each, beside raw commits.
+"""Live routing: ``route_lead`` per lead, one transaction each, beside raw single-row commits.
 
 A fresh store in a temp dir holds the benchmark org (50 reps, 5 teams, 300 accounts) and the
 10-route policy. After a warm-up of 100 leads, N leads (default 5,000) are routed one by one, in
@@ -6,12 +6,22 @@ arrival order, each in its own transaction, as the API and the worker do. The fi
 rate over the whole run; the printout also gives the rate over each third of it, to show
 whether routing slows down as the store fills. The baseline is the raw single-row
 INSERT + COMMIT rate (``bench.raw``) measured in the same run.
+
+With ``LEADRELAY_BENCH_PG_URL`` set (a SQLAlchemy or libpq URL of a PostgreSQL server where the
+user may create databases), the same is measured on PostgreSQL, in a scratch database created
+for the run and dropped after it, beside raw psycopg single-row INSERT + COMMITs into that
+database.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -19,15 +29,21 @@ from sqlalchemy import Engine
 from bench import raw
 from bench.common import Result, rate, say, scratch_dir
 from bench.org import Org, build_org, load_policy, make_leads, policy_dict
+from leadrelay.domain import Lead
 from leadrelay.policy.compiled import CompiledPolicy
 
 TARGET_SHARE = 0.5  # of the raw single-row commit rate
 DEFAULT_LEADS = 5_000
 WARM_UP = 100
+PG_URL_ENV = "LEADRELAY_BENCH_PG_URL"
 
 
 def fresh_store(directory: Path, org: Org, policy: CompiledPolicy) -> tuple[Engine, CompiledPolicy]:
     """A new SQLite store with the org loaded and the policy saved and active."""
+    return _loaded(f"sqlite:///{directory / 'leadrelay.db'}", org, policy)
+
+
+def _loaded(url: str, org: Org, policy: CompiledPolicy) -> tuple[Engine, CompiledPolicy]:
     from leadrelay.store import (
         activate,
         open_store,
@@ -37,7 +53,7 @@ def fresh_store(directory: Path, org: Org, policy: CompiledPolicy) -> tuple[Engi
         save_teams,
     )
 
-    engine = open_store(f"sqlite:///{directory / 'leadrelay.db'}")
+    engine = open_store(url)
     with engine.begin() as conn:
         save_reps(conn, org.reps)
         save_teams(conn, org.teams)
@@ -47,9 +63,45 @@ def fresh_store(directory: Path, org: Org, policy: CompiledPolicy) -> tuple[Engi
     return engine, policy.with_revision(revision)
 
 
-def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
+@dataclass(frozen=True)
+class _Run:
+    per_s: float
+    seconds: float
+    thirds: list[float]
+    cpu_share: float
+
+    def describe(self, n: int) -> str:
+        return (
+            f"{self.per_s:,.0f} leads/s ({self.seconds * 1e3 / n:.2f} ms/lead;"
+            f" {self.seconds:.1f} s; by thirds {', '.join(f'{r:,.0f}' for r in self.thirds)}"
+            f" leads/s, median {statistics.median(self.thirds):,.0f}; CPU {self.cpu_share:.0%}"
+            " of wall)"
+        )
+
+
+def _route_all(engine: Engine, leads: list[Lead], policy: CompiledPolicy) -> _Run:
+    """Route the warm-up untimed, then the rest one by one, timed."""
     from leadrelay.workflow import route_lead
 
+    for lead in leads[:WARM_UP]:
+        route_lead(engine, lead, policy)
+    n = len(leads) - WARM_UP
+    marks = [time.perf_counter()]
+    cpu_start = time.process_time()
+    thirds = {n // 3, 2 * n // 3}
+    for i, lead in enumerate(leads[WARM_UP:], start=1):
+        route_lead(engine, lead, policy)
+        if i in thirds:
+            marks.append(time.perf_counter())
+    marks.append(time.perf_counter())
+    cpu = time.process_time() - cpu_start
+    seconds = marks[-1] - marks[0]
+    sizes = (n // 3, 2 * n // 3 - n // 3, n - 2 * n // 3)
+    segment_rates = [rate(k, b - a) for k, a, b in zip(sizes, marks[:-1], marks[1:], strict=True)]
+    return _Run(rate(n, seconds), seconds, segment_rates, cpu / seconds if seconds else 1.0)
+
+
+def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
     n = n_leads or DEFAULT_LEADS
     org = build_org()
     policy = load_policy(policy_dict(), org)
@@ -60,39 +112,74 @@ def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
     )
     baseline = raw.single_row_rate(raw.SINGLE_ROWS, repeat)
     with scratch_dir("live") as tmp:
-        engine, policy = fresh_store(tmp, org, policy)
+        engine, loaded = fresh_store(tmp, org, policy)
         try:
-            for lead in leads[:WARM_UP]:
-                route_lead(engine, lead, policy)
-            marks = [time.perf_counter()]
-            cpu_start = time.process_time()
-            thirds = {n // 3, 2 * n // 3}
-            for i, lead in enumerate(leads[WARM_UP:], start=1):
-                route_lead(engine, lead, policy)
-                if i in thirds:
-                    marks.append(time.perf_counter())
-            marks.append(time.perf_counter())
-            cpu = time.process_time() - cpu_start
+            measured = _route_all(engine, leads, loaded)
         finally:
             engine.dispose()
-    seconds = marks[-1] - marks[0]
-    sizes = (n // 3, 2 * n // 3 - n // 3, n - 2 * n // 3)
-    segment_rates = [rate(k, b - a) for k, a, b in zip(sizes, marks[:-1], marks[1:], strict=True)]
-    per_s = rate(n, seconds)
-    share = cpu / seconds if seconds else 1.0
-    say(
-        f"  route_lead: {per_s:,.0f} leads/s ({seconds * 1e3 / n:.2f} ms/lead; {seconds:.1f} s;"
-        f" by thirds {', '.join(f'{r:,.0f}' for r in segment_rates)} leads/s,"
-        f" median {statistics.median(segment_rates):,.0f}; CPU {share:.0%} of wall)"
-    )
-    return [
+    say(f"  route_lead: {measured.describe(n)}")
+    results = [
         Result(
             "live route_lead (SQLite)",
-            per_s,
+            measured.per_s,
             "leads/s",
             baseline=baseline,
             baseline_name="raw single-row commit",
             target=f">= {TARGET_SHARE:.0%} of baseline",
-            met=per_s >= TARGET_SHARE * baseline,
+            met=measured.per_s >= TARGET_SHARE * baseline,
         )
     ]
+    pg_url = os.environ.get(PG_URL_ENV)
+    if pg_url:
+        results.extend(_run_postgres(pg_url, org, policy, leads, repeat))
+    return results
+
+
+def _run_postgres(
+    server: str, org: Org, policy: CompiledPolicy, leads: list[Lead], repeat: int
+) -> list[Result]:
+    n = len(leads) - WARM_UP
+    say(f"  on PostgreSQL ({PG_URL_ENV}), in a scratch database:")
+    with _scratch_database(server) as url:
+        baseline = raw.pg_single_row_rate(url, raw.PG_SINGLE_ROWS, repeat)
+        engine, loaded = _loaded(url, org, policy)
+        try:
+            measured = _route_all(engine, leads, loaded)
+        finally:
+            engine.dispose()
+    say(f"  route_lead (PostgreSQL): {measured.describe(n)}")
+    return [
+        Result("raw pg single-row commit", baseline, "rows/s"),
+        Result(
+            "live route_lead (PostgreSQL)",
+            measured.per_s,
+            "leads/s",
+            baseline=baseline,
+            baseline_name="raw pg single-row commit",
+            target=">= 2,000 leads/s",
+            met=measured.per_s >= 2_000,
+        ),
+    ]
+
+
+@contextmanager
+def _scratch_database(server: str) -> Iterator[str]:
+    """A new database on ``server`` (SQLAlchemy URL of it), dropped afterwards."""
+    import psycopg
+    from psycopg import sql
+    from sqlalchemy.engine import make_url
+
+    from leadrelay.store.engine import normalise_url
+
+    parsed = normalise_url(server)
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    name = f"leadrelay_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_url(parsed).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -1,6 +1,7 @@
 """The floor under live and bulk routing: raw stdlib ``sqlite3`` inserts of lead-shaped rows.
 
-Same file settings as the store (WAL, ``synchronous=NORMAL``), a 22-column row shaped like a
+Same file settings as the store (WAL, ``synchronous=NORMAL``, a checkpoint every 10,000 WAL
+pages: ``leadrelay.store.engine.SQLITE_WAL_AUTOCHECKPOINT_PAGES``), a 22-column row shaped like a
 stored lead, an integer primary key and no other index. "single-row commit" is one INSERT and
 one COMMIT per row (what live routing does per lead, at the very least); "executemany x1000" is
 1000 rows per ``executemany`` and per transaction (what bulk routing could do at best).
@@ -16,6 +17,7 @@ from typing import Any
 
 from bench.common import Result, Timing, median_seconds, rate, say, scratch_dir
 from bench.org import LEAD_COLUMNS, lead_rows
+from leadrelay.store.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES
 
 SINGLE_ROWS = 10_000
 BATCH_ROWS = 100_000
@@ -42,6 +44,7 @@ def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
     conn.execute(_DDL)
     conn.commit()
     return conn
@@ -92,6 +95,45 @@ def executemany_rate(n: int = BATCH_ROWS, repeat: int = 3) -> float:
     per_s, timing = _median_rate("batch", n, repeat)
     say(
         f"  raw sqlite3, executemany {BATCH} rows per transaction: {per_s:,.0f} rows/s"
+        f" ({n:,} rows; {timing.describe()})"
+    )
+    return per_s
+
+
+PG_SINGLE_ROWS = 2_000
+_PG_TYPES = {"lat": "float8", "lon": "float8", "value": "float8"}
+
+
+def pg_single_row_rate(url: str, n: int = PG_SINGLE_ROWS, repeat: int = 3) -> float:
+    """psycopg: one INSERT + COMMIT per row of the same rows, into a table made in ``url``'s
+    database (a SQLAlchemy URL) and dropped after; the PostgreSQL counterpart of
+    ``single_row_rate``, without its ``@cache`` (each database is measured afresh)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    data = rows(n)
+    columns = ", ".join(f"{c} {_PG_TYPES.get(c, 'text')}" for c in _COLUMNS)
+    insert = (
+        f"INSERT INTO bench_raw_lead ({', '.join(_COLUMNS)})"
+        f" VALUES ({', '.join(['%s'] * len(_COLUMNS))})"
+    )
+    with psycopg.connect(dsn) as conn:
+        conn.execute(f"CREATE TABLE bench_raw_lead (id bigserial PRIMARY KEY, {columns})")
+        conn.commit()
+
+        def single() -> None:
+            for row in data:
+                conn.execute(insert, row)
+                conn.commit()
+
+        single()  # warm-up, untimed (psycopg prepares the statement after 5 runs)
+        timing = median_seconds(single, repeat)
+        conn.execute("DROP TABLE bench_raw_lead")
+        conn.commit()
+    per_s = rate(n, timing.seconds)
+    say(
+        f"  raw psycopg, single-row INSERT + COMMIT: {per_s:,.0f} rows/s"
         f" ({n:,} rows; {timing.describe()})"
     )
     return per_s

@@ -3,8 +3,8 @@
 Live routing claims a slot with conditional writes that fail (return None/False) instead of
 overshooting when another transaction got there first; the caller then rolls back and decides
 again from a fresh snapshot. Bulk routing holds the routing lock exclusively and writes final
-values at the end. Statements on the live path are built once per backend: building SQLAlchemy
-constructs costs more than running them.
+values at the end. Statements on the live path are compiled once per backend and run on the
+driver's cursor (``DriverSQL``): SQLAlchemy's work around an execute costs more than running it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import BigInteger, Connection, Date, Executable, bindparam, text
 
 from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import LedgerEntry, Snapshot
+from leadrelay.store.engine import DriverSQL
 from leadrelay.store.tables import (
     OPEN_PERIOD,
     OPEN_START,
@@ -40,9 +41,9 @@ _ADVANCE = (
 
 def advance_route(conn: Connection, route: str, seen: int) -> int | None:
     """Compare-and-set the route's sequence from ``seen`` to ``seen + 1``; None if it moved."""
-    if seen == 0 and conn.execute(_start_route(conn.dialect.name), {"r": route}).first():
+    if seen == 0 and _START_SQL.run(conn, {"r": route}).fetchall():
         return 1
-    done = conn.execute(_ADVANCE, {"r": route, "seen": seen}).rowcount
+    done = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen}).rowcount
     return seen + 1 if done == 1 else None
 
 
@@ -50,8 +51,9 @@ def take_capacity(conn: Connection, rep_id: str, starts: Mapping[str, date], cap
     """Count one more lead given to the rep (per day, week, month, and open), within every cap.
 
     One upsert whose update only applies while a counter is under its cap, so two transactions
-    racing for a rep's last slot cannot both get it: the loser gets fewer rows back. On False
-    some counters may have moved already: the caller rolls back.
+    racing for a rep's last slot cannot both get it: the loser's statement changes fewer rows
+    (its row count: inserted plus updated, on both backends). On False some counters may have
+    moved already: the caller rolls back.
     """
     limits = dict(caps.items())
     if any(cap is not None and cap <= 0 for cap in limits.values()):
@@ -61,8 +63,7 @@ def take_capacity(conn: Connection, rep_id: str, starts: Mapping[str, date], cap
         cap = limits[period]
         params[period] = starts[period]
         params[f"cap_{period}"] = _UNCAPPED if cap is None else cap
-    rows = conn.execute(_TAKE, params).all()
-    return len(rows) == len(_PERIODS) + 1
+    return bool(_TAKE_SQL.run(conn, params).rowcount == len(_PERIODS) + 1)
 
 
 def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:
@@ -80,7 +81,7 @@ def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:
 
 def note_rotation(conn: Connection, route: str, rep_id: str, seq: int, at: datetime) -> None:
     """The ledger row for (route, rep): one more lead, the latest at route sequence ``seq``."""
-    conn.execute(_note(conn.dialect.name), {"route": route, "rep": rep_id, "seq": seq, "at": at})
+    _NOTE_SQL.run(conn, {"route": route, "rep": rep_id, "seq": seq, "at": at})
 
 
 def save_state(
@@ -154,7 +155,6 @@ _TAKE = text(
     WHERE rep_load.count < CASE excluded.period
         WHEN 'day' THEN :cap_day WHEN 'week' THEN :cap_week WHEN 'month' THEN :cap_month
         ELSE :uncapped END
-    RETURNING period
     """
 ).bindparams(
     *(bindparam(name, type_=Date()) for name in ("day", "week", "month", "open")),
@@ -182,3 +182,9 @@ def _note(dialect: str) -> Executable:
             "last_assigned_at": stmt.excluded.last_assigned_at,
         },
     )
+
+
+_START_SQL = DriverSQL(_start_route)
+_ADVANCE_SQL = DriverSQL(_ADVANCE)
+_TAKE_SQL = DriverSQL(_TAKE)
+_NOTE_SQL = DriverSQL(_note)
