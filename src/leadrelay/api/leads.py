@@ -23,10 +23,12 @@ from leadrelay.api.auth import Caller, Manager, service
 from leadrelay.api.errors import validation_problems
 from leadrelay.api.schemas import (
     MAX_BATCH,
+    AssignIn,
     BatchOut,
     DecisionOut,
     ErrorOut,
     EventOut,
+    HandoffOut,
     LeadBatchIn,
     LeadIn,
     LeadOut,
@@ -387,6 +389,52 @@ def get_events(lead_id: LeadId, key: Caller, svc: Svc) -> list[EventOut]:
     return [
         EventOut(id=e.id, lead_id=e.lead_id, kind=e.kind, at=e.at, data=e.data) for e in history
     ]
+
+
+@router.post("/leads/{lead_id}/claim", response_model=HandoffOut, responses=_ERRORS,
+             summary="A rep takes a lead open in its pool; a lost race is 409")  # fmt: skip
+def post_claim(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.handoff import claim
+
+    if key.role != "rep" or key.rep_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a rep key claims leads")
+    return _handoff(lambda: claim(svc.engine, lead_id, key.rep_id or ""))
+
+
+@router.post("/leads/{lead_id}/accept", response_model=HandoffOut, responses=_ERRORS,
+             summary="The owner accepts the lead")  # fmt: skip
+def post_accept(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.handoff import accept
+
+    if key.role != "rep" or key.rep_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the owner's rep key accepts")
+    return _handoff(lambda: accept(svc.engine, lead_id, key.rep_id or ""))
+
+
+@router.post("/leads/{lead_id}/assign", response_model=HandoffOut, responses=_ERRORS,
+             summary="A manager assigns or reassigns the lead, with a reason")  # fmt: skip
+def post_assign(lead_id: LeadId, body: AssignIn, key: Manager, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.handoff import assign
+
+    policy = svc.policy()
+    return _handoff(
+        lambda: assign(svc.engine, lead_id, body.rep, reason=body.reason,
+                       by=key.rep_id or f"{key.role} key {key.prefix}", policy=policy)
+    )  # fmt: skip
+
+
+def _handoff(run: Callable[[], Any]) -> HandoffOut:
+    from leadrelay.workflow.handoff import HandoffError
+
+    try:
+        done = run()
+    except HandoffError as exc:
+        code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_422_UNPROCESSABLE_CONTENT
+        if "no lead" in exc.problems[0].message:
+            code = status.HTTP_404_NOT_FOUND
+        raise HTTPException(code, exc.problems[0].message) from None
+    return HandoffOut(lead_id=done.lead_id, status=done.status, owner=done.owner,
+                      previous_owner=done.previous_owner, event=done.event)  # fmt: skip
 
 
 def _may_read(key: ApiKey, owner: str | None) -> bool:

@@ -226,6 +226,19 @@ class OutcomeIn(_Strict):
         return value
 
 
+class AssignIn(_Strict):
+    rep: Id
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=1_000, pattern=_NO_NUL)]
+
+
+class HandoffOut(BaseModel):
+    lead_id: int
+    status: str
+    owner: str | None
+    previous_owner: str | None
+    event: str
+
+
 class EventOut(BaseModel):
     id: int
     lead_id: int

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Protocol
 
 from leadrelay.domain.clock import local_view
 from leadrelay.domain.org import Account, Team
@@ -46,6 +47,23 @@ class Original:
     external_id: str | None = None
 
 
+class NameMatchLike(Protocol):
+    @property
+    def account(self) -> Account: ...
+    @property
+    def score(self) -> float: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def matched_name(self) -> str: ...
+
+
+class CompanyMatcher(Protocol):
+    """Finds the account a company name belongs to (pipeline/account_index.AccountIndex)."""
+
+    def match(self, company: str | None, threshold: float) -> NameMatchLike | None: ...
+
+
 @dataclass(slots=True)
 class Snapshot:
     now: datetime
@@ -60,6 +78,8 @@ class Snapshot:
     team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # duplicate key -> the earliest original holding it (only this lead's keys, live)
     originals: dict[str, Original] = field(default_factory=dict)
+    # every account by company name, when the policy matches names (fuzzy_name)
+    account_index: CompanyMatcher | None = None
 
     def __post_init__(self) -> None:
         if not self.team_members and self.reps:

@@ -29,8 +29,9 @@ from leadrelay.domain.org import Account
 from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import Snapshot
+from leadrelay.pipeline.duplicates import find_duplicate
 from leadrelay.pipeline.eligibility import Eligibility
-from leadrelay.pipeline.match import match_account
+from leadrelay.pipeline.match import match_account, match_company
 from leadrelay.pipeline.screen import screen
 from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext, Strategy
 from leadrelay.pipeline.strategies.registry import STRATEGIES
@@ -97,8 +98,15 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
             screening=screening,
         )
 
+    if snapshot.originals:
+        duplicate = find_duplicate(lead, snapshot, policy, screening)
+        if duplicate is not None:
+            return duplicate
+
     plan = _plan_for(policy)
-    matched = match_account(lead, snapshot.accounts_by_domain)
+    matched = match_account(lead, snapshot.accounts_by_domain) or match_company(
+        lead, snapshot, policy
+    )
     account, how = matched if matched else (None, None)
     look = _Lookup(lead, values, screening, snapshot, policy, account, how)
 

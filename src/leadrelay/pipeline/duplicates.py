@@ -54,10 +54,11 @@ def find_duplicate(
 def _reason(key: str, original: Original, lead: Lead) -> str:
     kind, _, value = key.partition(":")
     what = {"email": "email", "phone": "phone", "name": "name and company"}.get(kind, kind)
-    if original.lead_id is not None:
+    # named by external id when it has one: the same words in a dry run, before it is stored
+    if original.external_id:
+        who = f"lead {original.external_id!r}"
+    elif original.lead_id is not None:
         who = f"lead {original.lead_id}"
-    elif original.external_id:
-        who = f"lead {original.external_id!r} (earlier in this batch)"
     else:
         who = "an earlier lead in this batch"
     age = lead.received_at - original.received_at

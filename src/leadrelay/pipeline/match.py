@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
+from leadrelay.domain.snapshot import Snapshot
+from leadrelay.policy.compiled import CompiledPolicy
 
 # Mailbox providers: a lead writing from one of these says nothing about its company.
 FREE_MAIL_DOMAINS = frozenset(
@@ -32,3 +34,19 @@ def match_account(
         if account is not None:
             return account, f"{how} domain {domain}"
     return None
+
+
+def match_company(
+    lead: Lead, snapshot: Snapshot, policy: CompiledPolicy
+) -> tuple[Account, str] | None:
+    """The account whose name the lead's company matches (``matching.accounts.fuzzy_name``),
+    after no domain matched; the key and score go into the Decision's ``account_match``."""
+    rules = policy.model.matching.accounts
+    index = snapshot.account_index
+    if rules is None or rules.fuzzy_name is None or index is None or not lead.company:
+        return None
+    hit = index.match(lead.company, rules.fuzzy_name)
+    if hit is None:
+        return None
+    how = f"company name {hit.key!r} ~ {hit.matched_name!r} (score {hit.score:.0f})"
+    return hit.account, how

@@ -50,3 +50,26 @@ def lock_keys(conn: Connection, keys: Sequence[str]) -> None:
         return
     for key in sorted(set(keys)):
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"), {"k": key})
+
+
+def all_originals(
+    conn: Connection, keys: Iterable[str], *, since: datetime
+) -> dict[str, list[Original]]:
+    """Every stored original for each key since ``since``, oldest first (bulk routing)."""
+    wanted = sorted(set(keys))
+    found: dict[str, list[Original]] = {}
+    for start in range(0, len(wanted), 5_000):
+        chunk = wanted[start : start + 5_000]
+        rows = conn.execute(
+            select(
+                lead_keys.c.key, leads.c.id, leads.c.owner, leads.c.received_at, leads.c.external_id
+            )
+            .join(leads, leads.c.id == lead_keys.c.lead_id)
+            .where(lead_keys.c.key.in_(chunk), lead_keys.c.received_at >= since)
+            .order_by(lead_keys.c.received_at, leads.c.id)
+        )
+        for key, lead_id, owner, received_at, external_id in rows:
+            found.setdefault(key, []).append(
+                Original(int(lead_id), owner, received_at, external_id)
+            )
+    return found

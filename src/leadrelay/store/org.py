@@ -11,13 +11,16 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, delete, select
 
 from leadrelay.domain.org import Account, Team
 from leadrelay.domain.rep import Caps, DateRange, Rep, Role, Seniority, WorkingHours
 from leadrelay.store.tables import accounts, insert_on, meta, reps, teams
+
+if TYPE_CHECKING:
+    from leadrelay.pipeline.account_index import AccountIndex
 
 ORG_VERSION_KEY = "org_version"
 
@@ -157,6 +160,24 @@ def load_org(conn: Connection) -> Org:
     with _cache_lock:
         _cache[key] = org
     return org
+
+
+_indexes: dict[str, tuple[str, AccountIndex]] = {}
+
+
+def company_index(conn: Connection, org: Org) -> AccountIndex:
+    """Every account by company name, for fuzzy matching; built once per org version (a
+    million accounts take seconds to index, a lookup about a millisecond)."""
+    from leadrelay.pipeline.account_index import AccountIndex
+
+    key = _cache_key(conn)
+    held = _indexes.get(key)
+    if held is not None and held[0] == org.version and org.version:
+        return held[1]
+    index = AccountIndex(list_accounts(conn))
+    with _cache_lock:
+        _indexes[key] = (org.version, index)
+    return index
 
 
 def _read_org(conn: Connection, version: str) -> Org:

@@ -34,7 +34,9 @@ from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import period_starts
 from leadrelay.errors import StoreError
 from leadrelay.pipeline.decide import decide
+from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.store.dedupe import find_originals, lock_keys
 from leadrelay.store.engine import busy_error, lock_routing, pipelined, reader, safe_url
 from leadrelay.store.leads import (
     find_by_external_id,
@@ -42,10 +44,11 @@ from leadrelay.store.leads import (
     insert_lead,
     insert_outcomes,
 )
-from leadrelay.store.org import Org
+from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
 from leadrelay.store.routing import advance_route, note_rotation, take_capacity
 from leadrelay.store.snapshot import LiveView, live_cache
+from leadrelay.workflow.follow_up import follow_up
 
 # How often one lead is decided again after losing a race, and the longest pause between tries
 # (jittered, growing from 1 ms): enough for dozens of routers contending for one route.
@@ -108,6 +111,12 @@ def stored_result(conn: Connection, external_id: str) -> RouteResult | None:
     return RouteResult(lead_id, get_decision(conn, lead_id), created=False)
 
 
+def uses_names(policy: CompiledPolicy) -> bool:
+    """Whether the policy matches accounts by company name (then routing needs the index)."""
+    rules = policy.model.matching.accounts
+    return rules is not None and rules.fuzzy_name is not None
+
+
 def rep_caps(org: Org, rep_id: str, policy: CompiledPolicy) -> Caps:
     """The caps that apply to a rep: their own, else the policy's default."""
     rep = org.reps.get(rep_id)
@@ -129,6 +138,14 @@ def _route_once(
 
     at = lead.received_at
     org, snapshot = live.read(conn, at)
+    if uses_names(policy):
+        snapshot.account_index = company_index(conn, org)
+    keys = keys_for(lead, policy)
+    if keys:  # the same person arriving twice at once: one waits for the other
+        lock_keys(conn, keys)
+        span = window(policy)
+        assert span is not None
+        snapshot.originals = find_originals(conn, keys, since=at - span)
     decision = decide(lead, snapshot, policy)
 
     # A lead given to a rep claims its route's next place and a slot under each of the rep's
@@ -153,6 +170,7 @@ def _route_once(
         insert_outcomes(conn, [lead_id], [decision])
         if given is not None and route is not None:
             note_rotation(conn, route, given, seq, at)
+    follow_up(conn, [(lead, lead_id, decision)], policy, org.reps, keys={lead_id: keys})
     if given is not None:
         live.given(route, given, seq, starts)
     # Last: seal notes the connection's change count, so the next lead on it trusts the cache.

@@ -14,14 +14,18 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
+from leadrelay.domain.snapshot import Original
 from leadrelay.pipeline.decide import decide
+from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.store.dedupe import all_originals
 from leadrelay.store.engine import busy_error, lock_routing, reader
 from leadrelay.store.leads import (
     find_by_external_ids,
@@ -30,11 +34,13 @@ from leadrelay.store.leads import (
     insert_outcomes,
     lead_row,
 )
-from leadrelay.store.org import load_org
+from leadrelay.store.org import Org, company_index, load_org
 from leadrelay.store.policies import find_revision, save_policy
 from leadrelay.store.routing import save_state
 from leadrelay.store.snapshot import build_snapshot
-from leadrelay.workflow.assign import RouteResult
+from leadrelay.workflow.assign import RouteResult, uses_names
+from leadrelay.workflow.duplicate_index import DuplicateIndex
+from leadrelay.workflow.follow_up import HOLDS, follow_up
 
 # Leads decided between two batched writes (and two progress calls).
 BATCH = 5_000
@@ -111,11 +117,20 @@ def _route_all(
         route_seq=dict(snapshot.route_seq),
     )
     last_at: dict[tuple[str, str], datetime] = {}
+    if uses_names(policy):
+        snapshot.account_index = company_index(conn, org)
+    keys_of = [keys_for(lead, policy) for lead in leads]
+    dupes: DuplicateIndex | None = None
+    span = window(policy)
+    if span is not None:
+        every = {key for keys in keys_of for key in keys}
+        dupes = DuplicateIndex(all_originals(conn, every, since=min(times) - span), span)
+    flush = partial(_flush, conn, policy=policy, org=org, dupes=dupes, dry_run=dry_run)
 
     pending: list[tuple[int, Lead, Decision]] = []  # (index in results, lead, decision)
     repeats: list[tuple[int, str]] = []  # (index in results, external id routed earlier here)
     assigned = Status.ASSIGNED
-    for lead in leads:
+    for lead, keys in zip(leads, keys_of, strict=True):
         ext = lead.external_id
         if ext:
             earlier = known.get(ext)
@@ -125,7 +140,18 @@ def _route_all(
                 results.append(RouteResult(earlier.lead_id, earlier.decision, created=False))
                 continue
         snapshot.now = lead.received_at
+        if dupes is not None and keys:
+            found = dupes.originals_for(keys, lead.received_at)
+            if not dry_run and dupes.waiting(found):  # its original is written first
+                flush(pending, results, known)
+                found = dupes.originals_for(keys, lead.received_at)
+            snapshot.originals = found
+        elif snapshot.originals:
+            snapshot.originals = {}
         decision = decide(lead, snapshot, policy)
+        if dupes is not None and keys and decision.status in HOLDS:
+            original = Original(None, decision.owner, lead.received_at, ext)
+            dupes.held(len(results), keys, original)
         if decision.status is assigned and decision.owner is not None:
             snapshot.record(decision.route, decision.owner, lead.received_at)
             if decision.route is not None:
@@ -136,10 +162,10 @@ def _route_all(
         pending.append((len(results), lead, decision))
         results.append(result)
         if len(pending) >= BATCH:
-            _flush(conn, pending, results, known, dry_run)
+            flush(pending, results, known)
             if progress is not None:
                 progress(len(results))
-    _flush(conn, pending, results, known, dry_run)
+    flush(pending, results, known)
     for index, ext in repeats:  # now that the first occurrence has its id
         results[index] = RouteResult(known[ext].lead_id, known[ext].decision, created=False)
     if not dry_run:
@@ -154,19 +180,28 @@ def _flush(
     pending: list[tuple[int, Lead, Decision]],
     results: list[RouteResult],
     known: dict[str, RouteResult],
+    *,
+    policy: CompiledPolicy,
+    org: Org,
+    dupes: DuplicateIndex | None,
     dry_run: bool,
 ) -> None:
-    """Write the pending leads and put their new ids into their results."""
+    """Write the pending leads (their keys and messages too) and put their ids in place."""
     if not pending or dry_run:
         pending.clear()
         return
     ids = insert_leads(conn, [lead_row(lead, decision) for _, lead, decision in pending])
     insert_outcomes(conn, ids, [decision for _, _, decision in pending])
+    stored = []
     for (index, lead, decision), lead_id in zip(pending, ids, strict=True):
         result = RouteResult(lead_id, decision, created=True)
         results[index] = result
         if lead.external_id:
             known[lead.external_id] = result
+        if dupes is not None:
+            dupes.stored(index, lead_id)
+        stored.append((lead, lead_id, decision))
+    follow_up(conn, stored, policy, org.reps)
     pending.clear()
 
 
