@@ -5,23 +5,23 @@ A frozen dataclass's ``__init__`` must go around its own ``__setattr__``, so it 
 attribute store. ``decide`` builds some 25 frozen objects per lead (mostly trace Candidates), so
 that is a sizeable share of routing time.
 
-``quick_constructor(cls)`` returns a function with the signature of ``cls(...)`` that fills a
-non-frozen twin of ``cls`` (same fields, same slots, hence the same memory layout) with plain
-stores, then turns it into a ``cls`` by ``__class__`` assignment, which Python allows between
-types of the same layout. The result is an ordinary instance of ``cls``: same type, same field
-values, equal to, printed and pickled like one made by ``cls(...)``, and frozen from then on.
+``quick_constructor(cls)`` returns a class with the signature of ``cls(...)``: a non-frozen twin of
+``cls`` (same fields, same slots, hence the same memory layout) whose ``__init__`` fills the slots
+with plain stores and then turns the new object into a ``cls`` by ``__class__`` assignment,
+which Python allows between types of the same layout. Calling it gives an ordinary instance of
+``cls``: same type, same field values, equal to, printed and pickled like one made by
+``cls(...)``, and frozen from then on. (One generated ``__init__``, rather than a wrapper calling
+a dataclass ``__init__``: the trace builds some twenty of these per lead.)
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-_become = object.__setattr__
 
 
 def quick_constructor(cls: Callable[P, T]) -> Callable[P, T]:
@@ -34,26 +34,35 @@ def quick_constructor(cls: Callable[P, T]) -> Callable[P, T]:
         raise TypeError(f"{cls.__name__} must be slotted, with no __post_init__")
     if not all(f.init and not f.kw_only for f in fields):
         raise TypeError(f"{cls.__name__}: every field must be a positional __init__ argument")
-    twin = dataclasses.make_dataclass(
-        f"_{cls.__name__}Twin",
-        [(f.name, f.type, _same_default(f)) for f in fields],
-        slots=True,
-        eq=False,
-        repr=False,
+    if {"self", "_target", "_no_value"} & set(names):
+        raise TypeError(f"{cls.__name__}: a field name clashes with the generated __init__")
+    namespace: dict[str, Any] = {"_target": cls, "_no_value": _NO_VALUE}
+    params, stores = [], []
+    for f in fields:
+        if f.default is not dataclasses.MISSING:
+            namespace[f"_default_{f.name}"] = f.default
+            params.append(f"{f.name}=_default_{f.name}")
+            stores.append(f"    self.{f.name} = {f.name}")
+        elif f.default_factory is not dataclasses.MISSING:
+            namespace[f"_factory_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_no_value")
+            stores.append(
+                f"    self.{f.name} = _factory_{f.name}() if {f.name} is _no_value else {f.name}"
+            )
+        else:
+            params.append(f.name)
+            stores.append(f"    self.{f.name} = {f.name}")
+    source = "\n".join(
+        [f"def __init__(self, {', '.join(params)}):", *stores, "    self.__class__ = _target"]
     )
-    twin.__module__ = cls.__module__
-    target: type = cls
-
-    def build(*args: P.args, **kwargs: P.kwargs) -> T:
-        made = twin(*args, **kwargs)
-        _become(made, "__class__", target)
-        return made  # type: ignore[no-any-return]
-
-    build.__name__ = build.__qualname__ = f"quick_{cls.__name__}"
-    build.__doc__ = f"``{cls.__name__}(...)``, built without a per-field object.__setattr__."
-    return build
+    exec(source, namespace)  # the source is built above from the dataclass's own fields
+    twin = type(
+        f"_{cls.__name__}Twin",
+        (),
+        {"__slots__": names, "__init__": namespace["__init__"], "__module__": cls.__module__},
+    )
+    return cast("Callable[P, T]", twin)
 
 
-def _same_default(field: dataclasses.Field[Any]) -> Any:
-    options: dict[str, Any] = {"default": field.default, "default_factory": field.default_factory}
-    return dataclasses.field(**options)
+# stands for "no argument given" where a field has a default factory
+_NO_VALUE: Any = object()

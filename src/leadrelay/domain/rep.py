@@ -86,6 +86,25 @@ class WorkingHours:
             return True
         return any(start <= minute_of_week < end for start, end in self.spans)
 
+    def minute_table(self) -> bytes | None:
+        """``covers_minute`` for every minute of the week (1 = working) as one lookup; None
+        when always working."""
+        return _minute_table(self.spans) if self.spans else None
+
+
+MINUTES_PER_WEEK = 7 * 1440
+
+
+@lru_cache(maxsize=1024)
+def _minute_table(spans: tuple[tuple[int, int], ...]) -> bytes:
+    # shared by every rep with the same hours (10 KB each): reps mostly share a few schedules
+    table = bytearray(MINUTES_PER_WEEK)
+    for start, end in spans:
+        first, last = max(start, 0), min(end, MINUTES_PER_WEEK)
+        if first < last:
+            table[first:last] = b"\x01" * (last - first)
+    return bytes(table)
+
 
 def _minutes_end(end: time) -> int:
     return 1440 if end == time(23, 59, 59, 999999) else end.hour * 60 + end.minute

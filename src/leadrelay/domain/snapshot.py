@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
-from leadrelay.domain.clock import local_view
+from leadrelay.domain import clock
 from leadrelay.domain.org import Account, Team
+from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
 
 PERIODS = ("day", "week", "month")
@@ -20,7 +21,7 @@ PERIODS = ("day", "week", "month")
 
 def period_starts(moment: datetime, timezone: str) -> dict[str, date]:
     """First day of the calendar day, ISO week and month containing ``moment`` in ``timezone``."""
-    return local_view(moment, timezone)[1]
+    return clock.period_starts(moment, timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,8 @@ class LedgerEntry:
 
 
 NEVER = LedgerEntry()
+# one per lead recorded: built the quick way (see quick.py)
+_new_entry = quick_constructor(LedgerEntry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,5 +116,5 @@ class Snapshot:
         if route is not None:
             seq = self.route_seq.get(route, 0) + 1
             self.route_seq[route] = seq
-            old = self.ledger.get((route, rep_id), LedgerEntry())
-            self.ledger[(route, rep_id)] = LedgerEntry(old.count + 1, seq)
+            old = self.ledger.get((route, rep_id), NEVER)
+            self.ledger[(route, rep_id)] = _new_entry(old.count + 1, seq)

@@ -7,14 +7,17 @@ What depends on the policy alone (each route's strategy, the candidates of a rou
 and their order, the route to an account's owner) is worked out once per policy object and
 remembered in ``_PLANS``. A compiled policy is immutable, so the memo gives exactly the answer
 recomputing would: it changes speed, never a decision. Team rosters come from the snapshot in
-hand every time (see ``_RoutePlan.candidates``).
+hand every time (see ``_RoutePlan.lineup``). The plan also keeps what eligibility works out for
+the reps of the snapshots it meets (``eligibility.RepProfile``, ``eligibility.Roster``): each is
+checked against the snapshot in hand (the very same Rep objects, a minute inside its span) before
+it is used, and cap counters are read from the snapshot for every lead.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from leadrelay.domain.decision import (
     Candidate,
@@ -22,15 +25,13 @@ from leadrelay.domain.decision import (
     RouteTrial,
     Screening,
     Status,
-    quick_candidate,
 )
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
 from leadrelay.domain.quick import quick_constructor
-from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import Snapshot
 from leadrelay.pipeline.duplicates import find_duplicate
-from leadrelay.pipeline.eligibility import Eligibility
+from leadrelay.pipeline.eligibility import Eligibility, RepProfiles, Roster
 from leadrelay.pipeline.match import match_account, match_company
 from leadrelay.pipeline.screen import screen
 from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext, Strategy
@@ -44,8 +45,6 @@ _new_decision = quick_constructor(Decision)
 _new_trial = quick_constructor(RouteTrial)
 _new_context = quick_constructor(RouteContext)
 
-# a route's candidate rep ids, and each one's first place among them
-_Candidates = tuple[tuple[str, ...], dict[str, int]]
 # the member lists of a route's teams, as the snapshot had them (None: no such team)
 _Members = tuple[tuple[str, ...] | None, ...]
 
@@ -58,6 +57,7 @@ class _Lookup:
         "account_match",
         "eligibility",
         "lead",
+        "plain",
         "policy",
         "screening",
         "snapshot",
@@ -71,6 +71,7 @@ class _Lookup:
         screening: Screening,
         snapshot: Snapshot,
         policy: CompiledPolicy,
+        profiles: RepProfiles,
         account: Account | None,
         account_match: str | None,
     ) -> None:
@@ -81,8 +82,9 @@ class _Lookup:
         self.policy = policy
         self.account = account
         self.account_match = account_match
-        # many routes of one decision share reps: each rep's eligibility is worked out once
-        self.eligibility = Eligibility(snapshot, policy.default_caps)
+        # the decision's moment in each time zone, worked out once for all its routes
+        self.eligibility = Eligibility(snapshot, profiles)
+        self.plain = profiles.plain
 
 
 def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
@@ -108,7 +110,7 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
         lead, snapshot, policy
     )
     account, how = matched if matched else (None, None)
-    look = _Lookup(lead, values, screening, snapshot, policy, account, how)
+    look = _Lookup(lead, values, screening, snapshot, policy, plan.profiles, account, how)
 
     routes: list[_RoutePlan] = []
     if account is not None and policy.existing_account_owner:
@@ -124,6 +126,14 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
 
     trials: list[RouteTrial] = []
     for route_plan in routes:
+        when = route_plan.route.when
+        if when is not None:
+            holds = when.evaluate(values)
+            if not holds:
+                trials.append(
+                    route_plan.does_not_hold if holds is False else route_plan.cannot_evaluate
+                )
+                continue
         pick, trial = _try_route(route_plan, look)
         trials.append(trial)
         if pick is not None:
@@ -131,62 +141,41 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
             break
     else:
         pick, route = Pick(Status.MANUAL, _fallthrough_reason(trials)), None
+    # positional, in field order: one per lead
     return _new_decision(
-        lead_key=lead.seed_key,
-        status=pick.status,
-        reason=pick.reason,
-        decided_at=snapshot.now,
-        policy_version=policy.revision,
-        owner=pick.owner,
-        team=pick.team,
-        pool=pick.pool,
-        route=route.name if route is not None else None,
-        strategy=route.strategy if route is not None else None,
-        screening=screening,
-        account=account.id if account is not None else None,
-        account_match=how,
-        experiment=experiment,
-        arm=arm,
-        trials=tuple(trials),
+        lead.seed_key,
+        pick.status,
+        pick.reason,
+        snapshot.now,
+        policy.revision,
+        pick.owner,
+        pick.team,
+        pick.pool,
+        route.name if route is not None else None,
+        route.strategy if route is not None else None,
+        screening,
+        account.id if account is not None else None,
+        how,
+        None,  # duplicate_of
+        experiment,
+        arm,
+        tuple(trials),
     )
 
 
 def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial]:
+    """A route whose condition holds: its candidates, their eligibility, the strategy's answer."""
     route = plan.route
-    if route.when is not None:
-        holds = route.when.evaluate(look.values)
-        if not holds:
-            return None, plan.does_not_hold if holds is False else plan.cannot_evaluate
-
     snapshot = look.snapshot
-    candidates, order = plan.candidates(snapshot.team_members)
-    excluded: dict[str, str] = {}
-    eligible: list[Rep] = []
-    # the decision trace, one entry per candidate; None until the strategy has scored it
-    trace: list[Candidate | None] = []
+    lineup = plan.lineup(snapshot.team_members)
+    candidates = lineup.candidates
     if plan.picks_rep:
-        reps = snapshot.reps
-        eligibility = look.eligibility
-        off_hours = route.off_hours
-        known = eligibility.known(off_hours)
-        for rep_id in candidates:
-            rep = reps.get(rep_id)
-            if rep is None:
-                excluded[rep_id] = "not a known rep"
-                trace.append(quick_candidate(rep_id, "not a known rep"))
-                continue
-            if rep_id in known:
-                reason = known[rep_id]
-            else:
-                reason = known[rep_id] = eligibility.why_not(rep, off_hours)
-            if reason is None:
-                eligible.append(rep)
-                trace.append(None)
-                continue
-            excluded[rep_id] = reason
-            trace.append(quick_candidate(rep_id, reason))
+        trace, eligible, excluded, slots = look.eligibility.screen(
+            candidates, snapshot.reps, route.off_hours, lineup.rosters
+        )
     else:
-        trace = [None] * len(candidates)
+        trace, eligible, excluded = [None] * len(candidates), (), {}
+        slots = tuple(range(len(candidates)))
     answer = plan.strategy.choose(
         _new_context(
             look.lead,
@@ -196,21 +185,16 @@ def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial
             look.policy,
             route,
             candidates,
-            tuple(eligible),
+            eligible,
             excluded,
             look.account,
             look.account_match,
-            order,
+            lineup.order,
         )
     )
-    if eligible or not plan.picks_rep:
-        scored = {c.rep: c for c in answer.scored}
-        for index, slot in enumerate(trace):
-            if slot is None:
-                rep_id = candidates[index]
-                known_score = scored.get(rep_id)
-                trace[index] = known_score if known_score is not None else quick_candidate(rep_id)
-    full = cast("tuple[Candidate, ...]", tuple(trace))
+    if slots:
+        _fill(trace, slots, lineup, answer.scored, look.plain)
+    full: tuple[Candidate, ...] = tuple(trace)  # type: ignore[arg-type]
     if isinstance(answer, Pass):
         outcome = answer.reason
         if plan.picks_rep and not eligible and candidates:
@@ -219,17 +203,85 @@ def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial
     return answer, _new_trial(route.name, True, answer.reason, route.strategy, full)
 
 
+def _fill(
+    trace: list[Candidate | None],
+    slots: tuple[int, ...],
+    lineup: _Lineup,
+    scored: tuple[Candidate, ...],
+    plain: Callable[[str], Candidate],
+) -> None:
+    """Put in each eligible candidate's trace slot how the strategy scored it (plain if not)."""
+    candidates = lineup.candidates
+    if not scored:
+        plains = lineup.plains(plain)
+        for index in slots:
+            trace[index] = plains[index]
+        return
+    if lineup.distinct and len(scored) == len(slots):
+        # usual: the strategy scored each eligible rep once, in order
+        for index, candidate in zip(slots, scored, strict=True):
+            if candidate.rep != candidates[index]:
+                break
+            trace[index] = candidate
+        else:
+            return
+    by_rep = {c.rep: c for c in scored}
+    for index in slots:
+        rep_id = candidates[index]
+        known = by_rep.get(rep_id)
+        trace[index] = known if known is not None else plain(rep_id)
+
+
+class _Lineup:
+    """A route's candidates: rep ids in the order the route names them, each one's first place,
+    and their eligibility rosters (see ``eligibility.Roster``; one for routes that allow off
+    hours, one for routes that do not). Routes of a policy naming the same reps in the same order
+    share one lineup, so routes over one team share that work."""
+
+    __slots__ = ("_plains", "candidates", "distinct", "order", "rosters")
+
+    def __init__(self, candidates: tuple[str, ...]) -> None:
+        self.candidates = candidates
+        self.order: dict[str, int] = {}
+        for index, rep_id in enumerate(candidates):
+            self.order.setdefault(rep_id, index)
+        self.distinct = len(self.order) == len(candidates)  # no rep named twice
+        self.rosters: list[Roster | None] = [None, None]  # by off_hours
+        self._plains: tuple[Candidate, ...] | None = None
+
+    def plains(self, plain: Callable[[str], Candidate]) -> tuple[Candidate, ...]:
+        """Each candidate's trace entry when eligible and not scored (the same every lead)."""
+        if self._plains is None:
+            self._plains = tuple(map(plain, self.candidates))
+        return self._plains
+
+
+# candidate rep ids -> their lineup, one dict per policy plan
+_Lineups = dict[tuple[str, ...], _Lineup]
+_MAX_LINEUPS = 4096
+
+
+def _lineup(lineups: _Lineups, candidates: tuple[str, ...]) -> _Lineup:
+    lineup = lineups.get(candidates)
+    if lineup is None:
+        if len(lineups) >= _MAX_LINEUPS:
+            lineups.clear()  # route plans keep the lineups they hold; only sharing restarts
+        lineup = lineups[candidates] = _Lineup(candidates)
+    return lineup
+
+
 class _RoutePlan:
     """One route with what ``decide`` needs of it that does not change from lead to lead.
 
-    A route naming reps has fixed candidates. A route naming teams takes them from the snapshot's
-    ``team_members``; the last answer is kept with the member lists it came from and reused while
-    the snapshot in hand has the same lists.
+    A route naming reps has a fixed lineup. A route naming teams takes its candidates from the
+    snapshot's ``team_members``; the last lineup is kept with the member lists it came from and
+    reused while the snapshot in hand has the same lists.
     """
 
     __slots__ = (
         "_fixed",
         "_from_members",
+        "_lineups",
         "_teams",
         "cannot_evaluate",
         "does_not_hold",
@@ -238,7 +290,7 @@ class _RoutePlan:
         "strategy",
     )
 
-    def __init__(self, route: CompiledRoute) -> None:
+    def __init__(self, route: CompiledRoute, lineups: _Lineups) -> None:
         self.route = route
         # Every lead the condition turns away gets the same trial; it holds only strings, so one
         # instance serves them all (and leaves the collector fewer objects to track).
@@ -248,20 +300,20 @@ class _RoutePlan:
         )
         self.strategy: Strategy = STRATEGIES[route.strategy]
         self.picks_rep = self.strategy.picks_rep
+        self._lineups = lineups
         target = route.target
         self._teams: tuple[str, ...] | None = None
-        self._fixed: _Candidates | None = None
+        self._fixed: _Lineup | None = None
         if target.rep is not None:
-            self._fixed = _ordered((target.rep,))
+            self._fixed = _lineup(lineups, (target.rep,))
         elif target.reps:
-            self._fixed = _ordered(target.reps)
+            self._fixed = _lineup(lineups, target.reps)
         else:
             self._teams = (target.team,) if target.team is not None else target.teams
-        self._from_members: tuple[_Members, _Candidates] | None = None
+        self._from_members: tuple[_Members, _Lineup] | None = None
 
-    def candidates(self, team_members: Mapping[str, tuple[str, ...]]) -> _Candidates:
-        """Rep ids the route names, in the order it names them (team members in roster order),
-        and each one's first place in that order."""
+    def lineup(self, team_members: Mapping[str, tuple[str, ...]]) -> _Lineup:
+        """The route's candidates (team members in roster order, each rep once)."""
         if self._fixed is not None:
             return self._fixed
         assert self._teams is not None
@@ -273,29 +325,26 @@ class _RoutePlan:
         for ids in members:
             for rep_id in ids or ():
                 seen.setdefault(rep_id, None)
-        answer = _ordered(tuple(seen))
+        answer = _lineup(self._lineups, tuple(seen))
         self._from_members = (members, answer)
         return answer
-
-
-def _ordered(candidates: tuple[str, ...]) -> _Candidates:
-    order: dict[str, int] = {}
-    for index, rep_id in enumerate(candidates):
-        order.setdefault(rep_id, index)
-    return candidates, order
 
 
 class _Plan:
     """A policy's route plans, in policy order, and its experiments' challenger routes."""
 
-    __slots__ = ("_account_routes", "challengers", "policy", "routes")
+    __slots__ = ("_account_routes", "_lineups", "challengers", "policy", "profiles", "routes")
 
     def __init__(self, policy: CompiledPolicy) -> None:
         self.policy = policy
-        self.routes = tuple(_RoutePlan(route) for route in policy.routes)
+        # eligibility's per-rep data under this policy's default caps (see RepProfile)
+        self.profiles = RepProfiles(policy.default_caps)
+        self._lineups: _Lineups = {}
+        self.routes = tuple(_RoutePlan(route, self._lineups) for route in policy.routes)
         self._account_routes: dict[str | None, _RoutePlan] = {}
         self.challengers = {
-            id(experiment.route): _RoutePlan(experiment.route) for experiment in policy.experiments
+            id(experiment.route): _RoutePlan(experiment.route, self._lineups)
+            for experiment in policy.experiments
         }
 
     def account_route(self, owner: str | None) -> _RoutePlan:
@@ -304,7 +353,8 @@ class _Plan:
         if plan is None:
             if len(self._account_routes) >= _MAX_ACCOUNT_ROUTES:
                 self._account_routes.clear()
-            plan = self._account_routes[owner] = _RoutePlan(_existing_account_route(owner))
+            plan = _RoutePlan(_existing_account_route(owner), self._lineups)
+            self._account_routes[owner] = plan
         return plan
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from leadrelay.domain.decision import Screening, ScreeningStep
-from leadrelay.domain.lead import Lead
+from leadrelay.domain.lead import LEAD_FIELDS, Lead
 from leadrelay.domain.quick import quick_constructor
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.policy.conditions import Condition
@@ -19,7 +20,7 @@ _new_step = quick_constructor(ScreeningStep)
 
 def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any]]:
     """The screening result and the values later conditions see (lead fields + screening)."""
-    values = lead.fields()
+    values = _fields(lead)
     steps: list[ScreeningStep] = []
     for name, condition in policy.reject:
         held = _holds(condition, values, name, "reject", steps)
@@ -38,7 +39,8 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
                 slab = slab_name
                 break
     if policy.value_slabs:
-        steps.append(_new_step(rule=slab, kind="slab", matched=True, note=_slab_note(lead)))
+        # positional (rule, kind, matched, points, note): one per lead
+        steps.append(_new_step(slab, "slab", True, 0.0, _slab_note(lead)))
     values["score"] = score
     values["value_slab"] = slab
 
@@ -48,8 +50,31 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
             priority = name
             break
     values["priority"] = priority
-    screening = _new_screening(score=score, value_slab=slab, priority=priority, steps=tuple(steps))
+    # positional (score, value_slab, priority, rejected_by, steps)
+    screening = _new_screening(score, slab, priority, None, tuple(steps))
     return screening, values
+
+
+def _fields(lead: Lead) -> dict[str, Any]:
+    """``lead.fields()``: standard fields and custom attributes (attributes never shadow)."""
+    if not lead.attributes:
+        return _standard_fields(lead)
+    values = dict(lead.attributes)
+    values.update(_standard_fields(lead))
+    return values
+
+
+def _compile_standard_fields() -> Callable[[Lead], dict[str, Any]]:
+    # One dict display over every standard field: about twice as fast as ``lead.fields()``'s
+    # dict(zip(...)), and this runs for every lead.
+    entries = ", ".join(f"{name!r}: lead.{name}" for name in LEAD_FIELDS)
+    namespace: dict[str, Any] = {}
+    exec(f"def standard_fields(lead):\n    return {{{entries}}}\n", namespace)
+    built: Callable[[Lead], dict[str, Any]] = namespace["standard_fields"]
+    return built
+
+
+_standard_fields = _compile_standard_fields()
 
 
 def _holds(
@@ -62,11 +87,7 @@ def _holds(
 ) -> bool:
     result = condition.evaluate(values)
     note = "" if result is not None else "could not evaluate: a field it uses is empty"
-    steps.append(
-        _new_step(
-            rule=name, kind=kind, matched=bool(result), points=points if result else 0.0, note=note
-        )
-    )
+    steps.append(_new_step(name, kind, bool(result), points if result else 0.0, note))
     return bool(result)
 
 

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Status, quick_candidate
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.domain.decision import NO_FACTORS, Status, quick_candidate
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 
 class AccountOwner(Strategy):
@@ -12,16 +19,16 @@ class AccountOwner(Strategy):
 
     def choose(self, ctx: RouteContext) -> Pick | Pass:
         if ctx.account is None:
-            return Pass("the lead matches no existing account")
+            return quick_pass("the lead matches no existing account")
         owner = ctx.account.owner
         if owner is None:
-            return Pass(f"account {ctx.account.id} has no owner")
+            return quick_pass(f"account {ctx.account.id} has no owner")
         if ctx.candidates and owner not in ctx.candidates:
-            return Pass(f"account owner {owner} is not among this route's reps")
+            return quick_pass(f"account owner {owner} is not among this route's reps")
         why_not = ctx.excluded.get(owner)
         if why_not is not None or owner not in {rep.id for rep in ctx.eligible}:
-            return Pass(f"account owner {owner} may not take it: {why_not or 'unknown rep'}")
-        return Pick(
+            return quick_pass(f"account owner {owner} may not take it: {why_not or 'unknown rep'}")
+        return quick_pick(
             Status.ASSIGNED,
             f"account owner: {owner} owns account {ctx.account.name or ctx.account.id}"
             f" (matched by {ctx.account_match})",
@@ -29,6 +36,7 @@ class AccountOwner(Strategy):
             scored=tuple(
                 quick_candidate(
                     rep=rep.id,
+                    factors=NO_FACTORS,
                     note="owns the account"
                     if rep.id == owner
                     else f"not the account owner ({owner})",

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from leadrelay.domain.decision import Candidate, Screening, Status
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
+from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import NEVER, Snapshot
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
@@ -67,6 +68,11 @@ class Pass:
 
     reason: str
     scored: tuple[Candidate, ...] = field(default_factory=tuple)
+
+
+# a strategy answers every matched route of every lead: built the quick way (see domain/quick.py)
+quick_pick = quick_constructor(Pick)
+quick_pass = quick_constructor(Pass)
 
 
 class Strategy(ABC):

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from leadrelay.domain.decision import Status
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 
 class Claim(Strategy):
@@ -14,7 +21,7 @@ class Claim(Strategy):
     def choose(self, ctx: RouteContext) -> Pick | Pass:
         target = ctx.route.target
         if target.pool is None:
-            return Pass("route names no pool")
+            return quick_pass("route names no pool")
         owner = target.owner
         if owner is None and target.team is not None:
             team = ctx.snapshot.teams.get(target.team)
@@ -22,10 +29,10 @@ class Claim(Strategy):
         if owner:
             held_by = ctx.snapshot.reps.get(owner)
             if held_by is None or not held_by.active:
-                return Pass(
+                return quick_pass(
                     f"pool {target.pool}'s owner {owner} is not an active rep to be accountable"
                 )
         reason = f"pool: open in pool {target.pool} for its reps to claim"
         if owner:
             reason += f"; {owner} is accountable until then"
-        return Pick(Status.POOL, reason, owner=owner, team=target.team, pool=target.pool)
+        return quick_pick(Status.POOL, reason, owner=owner, team=target.team, pool=target.pool)

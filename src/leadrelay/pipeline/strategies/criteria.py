@@ -6,8 +6,15 @@ first eligible rep in the listed order (a named backup).
 
 from __future__ import annotations
 
-from leadrelay.domain.decision import Status, quick_candidate
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.domain.decision import NO_FACTORS, Status, quick_candidate
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 
 class Criteria(Strategy):
@@ -19,7 +26,7 @@ class Criteria(Strategy):
             named = ", ".join(
                 f"{rep} ({ctx.excluded.get(rep, 'unknown')})" for rep in ctx.candidates
             )
-            return Pass(f"the fixed owner may not take it: {named}")
+            return quick_pass(f"the fixed owner may not take it: {named}")
         chosen = ctx.eligible[0]
         skipped = ctx.candidates.index(chosen.id)
         reason = f"criteria: route {ctx.route.name!r} gives these leads to {chosen.id}"
@@ -28,10 +35,11 @@ class Criteria(Strategy):
         scored = tuple(
             quick_candidate(
                 rep=rep.id,
+                factors=NO_FACTORS,
                 note="first eligible rep the route lists"
                 if rep is chosen
                 else f"eligible, but listed after {chosen.id}",
             )
             for rep in ctx.eligible
         )
-        return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
+        return quick_pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadrelay.domain.decision import Status
-from leadrelay.pipeline.strategies.base import Pick, RouteContext, Strategy
+from leadrelay.pipeline.strategies.base import Pick, RouteContext, Strategy, quick_pick
 
 
 class Manual(Strategy):
@@ -12,4 +12,6 @@ class Manual(Strategy):
     summary = "queue the lead for a manager to assign by hand"
 
     def choose(self, ctx: RouteContext) -> Pick:
-        return Pick(Status.MANUAL, f"manual: route {ctx.route.name!r} queues these for a manager")
+        return quick_pick(
+            Status.MANUAL, f"manual: route {ctx.route.name!r} queues these for a manager"
+        )

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from leadrelay.domain.decision import Status
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 
 class TeamHold(Strategy):
@@ -14,14 +21,14 @@ class TeamHold(Strategy):
     def choose(self, ctx: RouteContext) -> Pick | Pass:
         team_id = ctx.route.target.team
         if team_id is None:
-            return Pass("route names no team")
+            return quick_pass("route names no team")
         team = ctx.snapshot.teams.get(team_id)
         if team is None:
-            return Pass(f"team {team_id} does not exist")
+            return quick_pass(f"team {team_id} does not exist")
         owner = ctx.snapshot.reps.get(team.owner) if team.owner else None
         if owner is None or not owner.active:
-            return Pass(f"team {team_id} has no active owner to be accountable")
-        return Pick(
+            return quick_pass(f"team {team_id} has no active owner to be accountable")
+        return quick_pick(
             Status.TEAM,
             f"team: held by team {team_id}; its owner {owner.id} is accountable until a member"
             " takes it",

@@ -13,10 +13,17 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from leadrelay.domain.decision import Status, quick_candidate
+from leadrelay.domain.decision import NO_FACTORS, Status, quick_candidate
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.rep import Rep
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 EARTH_RADIUS_KM = 6371.0088
 SAME_OFFICE_KM = 1.0  # offices closer than this count as the same place
@@ -37,33 +44,39 @@ class Territory(Strategy):
 
     def choose(self, ctx: RouteContext) -> Pick | Pass:
         if not ctx.eligible:
-            return Pass("no eligible rep")
+            return quick_pass("no eligible rep")
         params = ctx.route.params
         assert isinstance(params, TerritoryParams)
-        keys = territory_keys(ctx.lead)
-        postal_code = ctx.lead.postal_code
-        covered = [covers(rep, keys, postal_code) for rep in ctx.eligible]
-        covering = [rep for rep, flag in zip(ctx.eligible, covered, strict=True) if flag]
+        lead, eligible = ctx.lead, ctx.eligible
+        covered = _covered(
+            eligible, _lead_keys(lead.region, lead.country, lead.state), lead.postal_code
+        )
+        covering = [rep for rep, flag in zip(eligible, covered, strict=True) if flag]
         if not covering and params.require_coverage:
-            return Pass(f"no eligible rep covers {describe(ctx.lead)}")
-        pool = covering or list(ctx.eligible)
+            return quick_pass(f"no eligible rep covers {describe(lead)}")
+        pool = covering or list(eligible)
         basis = (
-            f"covers {describe(ctx.lead)}"
+            f"covers {describe(lead)}"
             if covering
-            else f"(nobody eligible covers {describe(ctx.lead)}; all eligible reps considered)"
+            else f"(nobody eligible covers {describe(lead)}; all eligible reps considered)"
         )
 
         distance: dict[str, float] = {}
-        if params.nearest_office and ctx.lead.lat is not None and ctx.lead.lon is not None:
+        lat, lon = lead.lat, lead.lon
+        if params.nearest_office and lat is not None and lon is not None:
+            by_office: dict[tuple[float, float], float] = {}  # reps share offices
             for rep in pool:
-                if rep.office_lat is not None and rep.office_lon is not None:
-                    distance[rep.id] = great_circle_km(
-                        ctx.lead.lat, ctx.lead.lon, rep.office_lat, rep.office_lon
-                    )
+                office = rep.office_lat, rep.office_lon
+                if office[0] is not None and office[1] is not None:
+                    km = by_office.get(office)  # type: ignore[arg-type]
+                    if km is None:
+                        km = great_circle_km(lat, lon, office[0], office[1])
+                        by_office[office] = km  # type: ignore[index]
+                    distance[rep.id] = km
         if params.max_km is not None and distance:
             pool = [rep for rep in pool if distance.get(rep.id, math.inf) <= params.max_km]
             if not pool:
-                return Pass(f"no eligible office within {params.max_km:g} km")
+                return quick_pass(f"no eligible office within {params.max_km:g} km")
         if distance:
             nearest = min(distance.get(rep.id, math.inf) for rep in pool)
             if nearest < math.inf:
@@ -72,28 +85,55 @@ class Territory(Strategy):
                 ]
                 basis += f", nearest office {nearest:,.0f} km"
 
-        chosen = min(pool, key=ctx.entry_order)
-        scored = tuple(
-            quick_candidate(  # positional (rep, excluded, score, factors, note): it is hot
-                rep.id,
-                None,
-                round(distance[rep.id], 1) if rep.id in distance else None,
-                {},
-                _note(flag, distance.get(rep.id)),
-            )
-            for rep, flag in zip(ctx.eligible, covered, strict=True)
-        )
+        chosen = pool[0] if len(pool) == 1 else min(pool, key=ctx.entry_order)
+        # few offices, so few distinct (score, note) pairs: each is worked out once
+        shown: dict[tuple[bool, float | None], tuple[float | None, str]] = {}
+        scored = []
+        for rep, flag in zip(eligible, covered, strict=True):
+            km = distance.get(rep.id)
+            score_note = shown.get((flag, km))
+            if score_note is None:
+                score_note = (None if km is None else round(km, 1), _note(flag, km))
+                shown[(flag, km)] = score_note
+            # positional (rep, excluded, score, factors, note): a rep per candidate, keep it cheap
+            scored.append(quick_candidate(rep.id, None, score_note[0], NO_FACTORS, score_note[1]))
         reason = f"territory: {chosen.id} {basis}"
         if len(pool) > 1:
             reason += f"; round robin among {len(pool)}"
-        return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
+        return quick_pick(Status.ASSIGNED, reason, owner=chosen.id, scored=tuple(scored))
 
 
 def territory_keys(lead: Lead) -> frozenset[str]:
-    keys = {v.strip().lower() for v in (lead.region, lead.country, lead.state) if v and v.strip()}
-    if lead.country and lead.state:
-        keys.add(f"{lead.country.strip()}-{lead.state.strip()}".lower())
+    return _lead_keys(lead.region, lead.country, lead.state)
+
+
+@lru_cache(maxsize=4096)
+def _lead_keys(region: str | None, country: str | None, state: str | None) -> frozenset[str]:
+    keys = {v.strip().lower() for v in (region, country, state) if v and v.strip()}
+    if country and state:
+        keys.add(f"{country.strip()}-{state.strip()}".lower())
     return frozenset(keys)
+
+
+def _covered(reps: tuple[Rep, ...], keys: frozenset[str], postal_code: str | None) -> list[bool]:
+    """``covers`` for each rep; answers are remembered per (lead place, rep regions)."""
+    known = _COVERS.get((keys, postal_code))
+    if known is None:
+        if len(_COVERS) >= _MAX_PLACES:
+            _COVERS.clear()
+        known = _COVERS[(keys, postal_code)] = {}
+    flags = []
+    for rep in reps:
+        flag = known.get(rep.regions)
+        if flag is None:
+            flag = known[rep.regions] = covers(rep, keys, postal_code)
+        flags.append(flag)
+    return flags
+
+
+# (lead's territory keys, postal code) -> rep regions -> covers: a pure function's memo
+_COVERS: dict[tuple[frozenset[str], str | None], dict[tuple[str, ...], bool]] = {}
+_MAX_PLACES = 4096
 
 
 def covers(rep: Rep, keys: frozenset[str], postal_code: str | None) -> bool:

@@ -10,9 +10,18 @@ ahead of their share, pick the one that would otherwise fall that far behind soo
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
-from leadrelay.domain.decision import Status, quick_candidate
-from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
+from leadrelay.domain.decision import NO_FACTORS, Status, quick_candidate
+from leadrelay.domain.snapshot import NEVER
+from leadrelay.pipeline.strategies.base import (
+    Pass,
+    Pick,
+    RouteContext,
+    Strategy,
+    quick_pass,
+    quick_pick,
+)
 
 
 class WeightedRoundRobin(Strategy):
@@ -20,35 +29,57 @@ class WeightedRoundRobin(Strategy):
     summary = "share leads in proportion to rep weights, smoothly"
 
     def choose(self, ctx: RouteContext) -> Pick | Pass:
-        if not ctx.eligible:
-            return Pass("no eligible rep")
-        counts = {rep.id: ctx.snapshot.entry(ctx.route.name, rep.id).count for rep in ctx.eligible}
-        total_weight = sum(rep.weight for rep in ctx.eligible)
+        eligible = ctx.eligible
+        if not eligible:
+            return quick_pass("no eligible rep")
+        route = ctx.route.name
+        ledger = ctx.snapshot.ledger
+        entries = [ledger.get((route, rep.id), NEVER) for rep in eligible]
+        # by rep id, as a rep listed twice counts once
+        counts = {rep.id: entry.count for rep, entry in zip(eligible, entries, strict=True)}
+        total_weight = sum(rep.weight for rep in eligible)
         after = sum(counts.values()) + 1
-        deficit = {
-            rep.id: rep.weight * after / total_weight - counts[rep.id] for rep in ctx.eligible
-        }
-        slack = 1 - 1 / (2 * len(ctx.eligible) - 2) if len(ctx.eligible) > 1 else 1.0
-        due = {  # the lead number at which the rep would fall `slack` behind its share
-            rep.id: (counts[rep.id] + slack) * total_weight / rep.weight
-            if rep.weight > 0
-            else math.inf
-            for rep in ctx.eligible
-        }
-        allowed = [rep for rep in ctx.eligible if deficit[rep.id] >= 1 - slack - 1e-9]
-        chosen = min(allowed or ctx.eligible, key=lambda rep: (due[rep.id], *ctx.entry_order(rep)))
+        deficit = [rep.weight * after / total_weight - counts[rep.id] for rep in eligible]
+        slack = 1 - 1 / (2 * len(eligible) - 2) if len(eligible) > 1 else 1.0
+        floor = 1 - slack - 1e-9
+        # among the reps the next lead would not put too far ahead, the one that would otherwise
+        # fall `slack` behind its share soonest (at lead number `due`); then round-robin order
+        best: tuple[float, int, int] | None = None
+        chosen = eligible[0]
+        place = ctx.order.get
+        for allowed_only in (True, False):
+            for rep, entry, behind in zip(eligible, entries, deficit, strict=True):
+                if allowed_only and not behind >= floor:
+                    continue
+                weight = rep.weight
+                due = (counts[rep.id] + slack) * total_weight / weight if weight > 0 else math.inf
+                at = place(rep.id)  # ctx.place(rep), inline: it is asked for every eligible rep
+                key = (due, entry.last_seq, ctx.place(rep) if at is None else at)
+                if best is None or key < best:
+                    best, chosen = key, rep
+            if best is not None:
+                break
         scored = tuple(
-            quick_candidate(
-                rep=rep.id,
-                score=round(deficit[rep.id], 4),
-                note=f"weight {rep.weight:g}, {counts[rep.id]} lead(s) from this route,"
-                f" {deficit[rep.id]:+.2f} against its share",
-            )
-            for rep in ctx.eligible
+            [
+                quick_candidate(
+                    rep.id,
+                    None,
+                    round(behind, 4),
+                    NO_FACTORS,
+                    f"{_weight(rep.weight)}, {counts[rep.id]} lead(s) from this route,"
+                    f" {behind:+.2f} against its share",
+                )
+                for rep, behind in zip(eligible, deficit, strict=True)
+            ]
         )
         share = chosen.weight / total_weight
         reason = (
             f"weighted round robin: {chosen.id} was due next for its {share:.0%} share"
             f" ({counts[chosen.id]} of {after - 1} leads so far)"
         )
-        return Pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
+        return quick_pick(Status.ASSIGNED, reason, owner=chosen.id, scored=scored)
+
+
+@lru_cache(maxsize=256)
+def _weight(weight: float) -> str:
+    return f"weight {weight:g}"  # reps share a few weights
