@@ -100,3 +100,14 @@ def test_account_owner_explains_the_other_reps_on_the_route() -> None:
         ("bo", "not the account owner (ana)"),
         ("cy", "not the account owner (ana)"),
     ]
+
+
+def test_the_policy_says_which_domains_name_an_account() -> None:
+    snap = _snap()
+    both = lead(email="jo@acme.com", domain="https://www.acme.com/x")
+    by_site = match_account(both, snap.accounts_by_domain, ["domain"])
+    assert by_site is not None and by_site[1] == "website domain acme.com"
+    only_email = lead(email="jo@acme.com")
+    assert match_account(only_email, snap.accounts_by_domain, ["domain"]) is None
+    by_mail = match_account(only_email, snap.accounts_by_domain, ["email_domain"])
+    assert by_mail is not None and by_mail[1] == "email domain acme.com"

@@ -32,7 +32,7 @@ from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.snapshot import Snapshot
 from leadrelay.pipeline.duplicates import find_duplicate
 from leadrelay.pipeline.eligibility import Eligibility, RepProfiles, Roster
-from leadrelay.pipeline.match import match_account, match_company
+from leadrelay.pipeline.match import account_keys, match_account, match_company
 from leadrelay.pipeline.screen import screen
 from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext, Strategy
 from leadrelay.pipeline.strategies.registry import STRATEGIES
@@ -106,7 +106,7 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
             return duplicate
 
     plan = _plan_for(policy)
-    matched = match_account(lead, snapshot.accounts_by_domain) or match_company(
+    matched = match_account(lead, snapshot.accounts_by_domain, plan.account_keys) or match_company(
         lead, snapshot, policy
     )
     account, how = matched if matched else (None, None)
@@ -333,10 +333,14 @@ class _RoutePlan:
 class _Plan:
     """A policy's route plans, in policy order, and its experiments' challenger routes."""
 
-    __slots__ = ("_account_routes", "_lineups", "challengers", "policy", "profiles", "routes")
+    __slots__ = (
+        "_account_routes", "_lineups", "account_keys", "challengers", "policy", "profiles",
+        "routes",
+    )  # fmt: skip
 
     def __init__(self, policy: CompiledPolicy) -> None:
         self.policy = policy
+        self.account_keys = account_keys(policy)
         # eligibility's per-rep data under this policy's default caps (see RepProfile)
         self.profiles = RepProfiles(policy.default_caps)
         self._lineups: _Lineups = {}

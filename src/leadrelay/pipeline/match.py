@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
@@ -22,18 +22,45 @@ FREE_MAIL_DOMAINS = frozenset(
 
 
 def match_account(
-    lead: Lead, accounts_by_domain: Mapping[str, Account]
+    lead: Lead,
+    accounts_by_domain: Mapping[str, Account],
+    keys: Sequence[str] = ("domain", "email_domain"),
 ) -> tuple[Account, str] | None:
-    """The account the lead belongs to and how it was recognised, or None."""
+    """The account the lead belongs to and how it was recognised, or None.
+
+    ``keys`` (the policy's ``matching.accounts.keys``) says which domains count, tried in this
+    order: ``domain`` (the lead's website) and ``email_domain`` (its email's domain).
+    """
     if not accounts_by_domain:
         return None
-    for how, domain in (("website", lead.website_domain), ("email", lead.email_domain)):
+    for key in keys:
+        how, domain = _DOMAINS[key](lead)
         if domain is None or domain in FREE_MAIL_DOMAINS:
             continue
         account = accounts_by_domain.get(domain)
         if account is not None:
             return account, f"{how} domain {domain}"
     return None
+
+
+def _website(lead: Lead) -> tuple[str, str | None]:
+    return "website", lead.website_domain
+
+
+def _email(lead: Lead) -> tuple[str, str | None]:
+    return "email", lead.email_domain
+
+
+_DOMAINS: dict[str, Callable[[Lead], tuple[str, str | None]]] = {
+    "domain": _website,
+    "email_domain": _email,
+}
+
+
+def account_keys(policy: CompiledPolicy) -> tuple[str, ...]:
+    """The domains the policy matches accounts by (both when it does not say)."""
+    rules = policy.model.matching.accounts
+    return ("domain", "email_domain") if rules is None else tuple(rules.keys)
 
 
 def match_company(
