@@ -50,6 +50,12 @@ DbOption = Annotated[
     str | None,
     typer.Option("--db", help="Database URL (default: $LEADRELAY_DB or sqlite:///leadrelay.db)."),
 ]
+OutOption = Annotated[Path | None, typer.Option("--out", "-o", help="Write one row per lead here.")]
+DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Decide everything, write nothing.")]
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="field=column for a non-standard header; repeatable."),
+]
 BAD_INPUT = 2
 
 
@@ -180,16 +186,9 @@ def route(
         typer.Argument(help="Leads CSV (leads.csv columns; Salesforce/HubSpot headers mapped)."),
     ],
     policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
-    out_file: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write one row per lead here.")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide everything, write nothing.")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="field=column for a non-standard header; repeatable."),
-    ] = None,
+    out_file: OutOption = None,
+    dry_run: DryRunOption = False,
+    mapping: MapOption = None,
     db: DbOption = None,
 ) -> None:
     """Route a file of leads in file order, each at its own received_at."""
@@ -239,7 +238,7 @@ def _route_leads(
 
     lead_list = files.read_leads(
         leads_path,
-        mapping=_parse_mapping(mapping),
+        mapping=files.parse_mapping(mapping or ()),
         now=datetime.now(UTC),
         fields=dict(compiled.model.fields),  # converted here, so errors name file and row
     )
@@ -266,18 +265,6 @@ def _check_writable(path: Path) -> None:
         raise InputFileError(Problem(f"folder {folder} does not exist", field="--out"))
     if path.is_dir():
         raise InputFileError(Problem(f"{path} is a folder", field="--out"))
-
-
-def _parse_mapping(items: list[str] | None) -> dict[str, str] | None:
-    if not items:
-        return None
-    mapping: dict[str, str] = {}
-    for item in items:
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise InputFileError(Problem(f"--map {item!r}: write field=column", field="--map"))
-        mapping[field.strip()] = column.strip()
-    return mapping
 
 
 @contextmanager
@@ -376,16 +363,9 @@ def load_leads(
     path: Annotated[
         Path, typer.Argument(help="Leads CSV/JSON (leads.csv columns; Salesforce/HubSpot headers).")
     ],
-    out_file: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write one row per lead here.")
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Decide everything, write nothing.")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option("--map", help="field=column for a non-standard header; repeatable."),
-    ] = None,
+    out_file: OutOption = None,
+    dry_run: DryRunOption = False,
+    mapping: MapOption = None,
     db: DbOption = None,
 ) -> None:
     """Import leads and route them with the active policy (see `policy activate`)."""

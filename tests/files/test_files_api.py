@@ -21,6 +21,7 @@ def test_public_api_is_exactly_all() -> None:
             "accounts_from_records",
             "coerce_attributes",
             "leads_from_csv_text",
+            "parse_mapping",
             "read_accounts",
             "read_leads",
             "read_reps",

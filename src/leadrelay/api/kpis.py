@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from leadrelay.analytics.kpi import DIMENSIONS
 from leadrelay.api.auth import Caller, service
-from leadrelay.api.schemas import ErrorOut
+from leadrelay.api.schemas import error_responses
 from leadrelay.api.service import Service
 
 router = APIRouter(tags=["measurement"])
@@ -19,7 +19,7 @@ Dimension = Annotated[str, Query(pattern="^(" + "|".join(DIMENSIONS) + ")$")]
 
 @router.get(
     "/kpis",
-    responses={code: {"model": ErrorOut} for code in (401, 422)},
+    responses=error_responses(401, 422),
     summary="KPIs, optionally sliced by one or two dimensions",
 )
 def get_kpis(
@@ -39,7 +39,7 @@ def get_kpis(
 
 @router.get(
     "/fairness",
-    responses={code: {"model": ErrorOut} for code in (401, 422)},
+    responses=error_responses(401, 422),
     summary="Per route: each rep's leads against its target share; spread and Gini",
 )
 def get_fairness(

@@ -35,6 +35,7 @@ from leadrelay.api.schemas import (
     LeadOutcome,
     LeadPage,
     OutcomeIn,
+    error_responses,
 )
 from leadrelay.api.service import Service
 from leadrelay.domain.lead import Lead
@@ -55,14 +56,7 @@ IdempotencyKey = Annotated[
         description="a retry with the same key and body returns the first response",
     ),
 ]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorOut},
-    403: {"model": ErrorOut},
-    404: {"model": ErrorOut},
-    409: {"model": ErrorOut},
-    413: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-}
+_ERRORS = error_responses(401, 403, 404, 409, 413, 422)
 CSV_TYPES = ("text/csv", "application/csv")
 LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="the lead's id in leadrelay")]
 
@@ -166,18 +160,13 @@ def _batch(
 
 
 def _csv_leads(svc: Service, raw: bytes, now: datetime, mapping: list[str] | None) -> list[Lead]:
-    from leadrelay.files import leads_from_csv_text
+    from leadrelay.files import leads_from_csv_text, parse_mapping
 
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputFileError(Problem("the body is not UTF-8 text", source="body")) from None
-    pairs: dict[str, str] = {}
-    for item in mapping or ():
-        field, sep, column = item.partition("=")
-        if not sep or not field.strip() or not column.strip():
-            raise InputFileError(Problem(f"map {item!r}: write field=column", field="map"))
-        pairs[field.strip()] = column.strip()
+    pairs = parse_mapping(mapping or (), option="map")
     policy = svc.policy()
     leads = leads_from_csv_text(
         text, now=now, source="body", mapping=pairs, fields=dict(policy.model.fields)
@@ -396,9 +385,8 @@ def get_events(lead_id: LeadId, key: Caller, svc: Svc) -> list[EventOut]:
 def post_claim(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
     from leadrelay.workflow.handoff import claim
 
-    if key.role != "rep" or key.rep_id is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only a rep key claims leads")
-    return _handoff(lambda: claim(svc.engine, lead_id, key.rep_id or ""))
+    rep = _rep_of(key, "only a rep key claims leads")
+    return _handoff(lambda: claim(svc.engine, lead_id, rep))
 
 
 @router.post("/leads/{lead_id}/accept", response_model=HandoffOut, responses=_ERRORS,
@@ -406,9 +394,8 @@ def post_claim(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
 def post_accept(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
     from leadrelay.workflow.handoff import accept
 
-    if key.role != "rep" or key.rep_id is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the owner's rep key accepts")
-    return _handoff(lambda: accept(svc.engine, lead_id, key.rep_id or ""))
+    rep = _rep_of(key, "only the owner's rep key accepts")
+    return _handoff(lambda: accept(svc.engine, lead_id, rep))
 
 
 @router.post("/leads/{lead_id}/assign", response_model=HandoffOut, responses=_ERRORS,
@@ -423,15 +410,25 @@ def post_assign(lead_id: LeadId, body: AssignIn, key: Manager, svc: Svc) -> Hand
     )  # fmt: skip
 
 
+def _rep_of(key: ApiKey, refusal: str) -> str:
+    """The rep a rep key acts for; 403 for any other key."""
+    if key.role != "rep" or key.rep_id is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+    return key.rep_id
+
+
 def _handoff(run: Callable[[], Any]) -> HandoffOut:
     from leadrelay.workflow.handoff import HandoffError
 
     try:
         done = run()
     except HandoffError as exc:
-        code = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_422_UNPROCESSABLE_CONTENT
-        if "no lead" in exc.problems[0].message:
+        if exc.missing:
             code = status.HTTP_404_NOT_FOUND
+        elif exc.conflict:
+            code = status.HTTP_409_CONFLICT
+        else:
+            code = status.HTTP_422_UNPROCESSABLE_CONTENT
         raise HTTPException(code, exc.problems[0].message) from None
     return HandoffOut(lead_id=done.lead_id, status=done.status, owner=done.owner,
                       previous_owner=done.previous_owner, event=done.event)  # fmt: skip

@@ -19,11 +19,11 @@ from leadrelay.api.auth import Caller, Manager, service
 from leadrelay.api.schemas import (
     AccountIn,
     AccountOut,
-    ErrorOut,
     RepIn,
     RepOut,
     TeamIn,
     TeamOut,
+    error_responses,
 )
 from leadrelay.api.service import Service
 from leadrelay.domain.org import Account, Team
@@ -35,9 +35,7 @@ Svc = Annotated[Service, Depends(service)]
 OrgId = Annotated[
     str, PathParam(min_length=1, max_length=128, pattern=r"^[^\x00\s/]+$", description="id")
 ]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422)
-}
+_ERRORS = error_responses(401, 403, 404, 413, 422)
 
 
 def _rep_out(rep: Rep) -> RepOut:

@@ -6,7 +6,7 @@ every problem located by YAML line, and nothing is stored.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi import Path as PathParam
@@ -14,15 +14,13 @@ from pydantic import ValidationError
 
 from leadrelay.api.auth import Admin, Caller, service
 from leadrelay.api.errors import validation_problems
-from leadrelay.api.schemas import ErrorOut, PolicyIn, PolicyOut
+from leadrelay.api.schemas import PolicyIn, PolicyOut, error_responses
 from leadrelay.api.service import Service
 from leadrelay.errors import InputFileError, Problem
 
 router = APIRouter(tags=["policy"])
 Svc = Annotated[Service, Depends(service)]
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 415, 422)
-}
+_ERRORS = error_responses(401, 403, 404, 413, 415, 422)
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 
 

@@ -331,3 +331,8 @@ class Problem(BaseModel):
 class ErrorOut(BaseModel):
     detail: str
     problems: list[Problem] = Field(default_factory=list)
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error codes an endpoint may answer, in the one shape."""
+    return {code: {"model": ErrorOut} for code in codes}

@@ -12,6 +12,7 @@ from leadrelay.files.leads import (
     LEAD_COLUMNS,
     coerce_attributes,
     leads_from_csv_text,
+    parse_mapping,
     read_leads,
 )
 from leadrelay.files.org import (
@@ -37,6 +38,7 @@ __all__ = [
     "accounts_from_records",
     "coerce_attributes",
     "leads_from_csv_text",
+    "parse_mapping",
     "read_accounts",
     "read_leads",
     "read_reps",

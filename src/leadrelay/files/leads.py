@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from leadrelay.domain.lead import LEAD_FIELDS, Lead
-from leadrelay.errors import did_you_mean
+from leadrelay.errors import InputFileError, Problem, did_you_mean
 from leadrelay.files.common import (
     CellError,
     Problems,
@@ -128,6 +128,18 @@ def leads_from_csv_text(
         _read_table(table, problems, mapping or {}, fields or {}, now, leads)
     problems.raise_if_any()
     return leads
+
+
+def parse_mapping(items: Iterable[str], option: str = "--map") -> dict[str, str]:
+    """``["email=E-mail Address", ...]`` as ``{field: column}``; ``option`` names the input in
+    errors (``--map`` on the command line, ``map`` in a query string)."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise InputFileError(Problem(f"{option} {item!r}: write field=column", field=option))
+        mapping[field.strip()] = column.strip()
+    return mapping
 
 
 def _check_now(now: datetime) -> None:

@@ -125,7 +125,9 @@ def _route_all(
     if span is not None:
         every = {key for keys in keys_of for key in keys}
         dupes = DuplicateIndex(all_originals(conn, every, since=min(times) - span), span)
-    flush = partial(_flush, conn, policy=policy, org=org, dupes=dupes, dry_run=dry_run)
+    flush = partial(
+        _flush, conn, policy=policy, org=org, dupes=dupes, keys_of=keys_of, dry_run=dry_run
+    )
 
     pending: list[tuple[int, Lead, Decision]] = []  # (index in results, lead, decision)
     repeats: list[tuple[int, str]] = []  # (index in results, external id routed earlier here)
@@ -184,6 +186,7 @@ def _flush(
     policy: CompiledPolicy,
     org: Org,
     dupes: DuplicateIndex | None,
+    keys_of: list[tuple[str, ...]],
     dry_run: bool,
 ) -> None:
     """Write the pending leads (their keys and messages too) and put their ids in place."""
@@ -193,6 +196,7 @@ def _flush(
     ids = insert_leads(conn, [lead_row(lead, decision) for _, lead, decision in pending])
     insert_outcomes(conn, ids, [decision for _, _, decision in pending])
     stored = []
+    keys: dict[int, tuple[str, ...]] = {}
     for (index, lead, decision), lead_id in zip(pending, ids, strict=True):
         result = RouteResult(lead_id, decision, created=True)
         results[index] = result
@@ -201,7 +205,8 @@ def _flush(
         if dupes is not None:
             dupes.stored(index, lead_id)
         stored.append((lead, lead_id, decision))
-    follow_up(conn, stored, policy, org.reps)
+        keys[lead_id] = keys_of[index]  # results and leads share positions
+    follow_up(conn, stored, policy, org.reps, keys=keys)
     pending.clear()
 
 

@@ -38,7 +38,7 @@ def follow_up(
             (lead_id, key, lead.received_at)
             for lead, lead_id, decision in stored
             if decision.status in HOLDS
-            for key in ((keys or {}).get(lead_id) or keys_for(lead, policy))
+            for key in (keys[lead_id] if keys is not None else keys_for(lead, policy))
         ]
         save_keys(conn, rows)
     settings = policy.model.notifications

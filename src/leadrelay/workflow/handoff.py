@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from leadrelay.domain.decision import Decision, Status
+from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import period_starts
 from leadrelay.errors import Problem, UnknownNameError
 from leadrelay.policy.compiled import CompiledPolicy
@@ -31,9 +32,17 @@ HELD = ("assigned", "team", "pool", "manual")
 class HandoffError(UnknownNameError):
     """The hand-off cannot happen: no such lead or rep, not allowed, or someone was first."""
 
-    def __init__(self, message: str, *, conflict: bool = False, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        conflict: bool = False,
+        missing: bool = False,
+        field: str | None = None,
+    ) -> None:
         super().__init__(Problem(message, field=field))
         self.conflict = conflict  # True: the lead moved meanwhile (HTTP 409), not bad input
+        self.missing = missing  # True: there is no such lead (HTTP 404)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +140,7 @@ def _move(
     if ended != 1:
         raise HandoffError(f"lead {row.id} was taken by someone else first", conflict=True)
     rep = org.reps[rep_id]
-    caps = rep.effective_caps(policy.default_caps if policy else _no_caps())
+    caps = rep.effective_caps(policy.default_caps if policy else Caps())
     if not take_capacity(conn, rep_id, period_starts(at, rep.timezone), caps):
         raise HandoffError(f"{rep_id} is at a cap: pick someone else", conflict=True, field="rep")
     if row.status == "assigned" and row.owner:
@@ -171,12 +180,6 @@ def _move(
     return Handoff(row.id, "assigned", rep_id, row.owner, kind)
 
 
-def _no_caps() -> Any:
-    from leadrelay.domain.rep import Caps
-
-    return Caps()
-
-
 def _lead(conn: Connection, lead_id: int) -> Any:
     row = conn.execute(
         select(
@@ -190,7 +193,7 @@ def _lead(conn: Connection, lead_id: int) -> Any:
         ).where(leads.c.id == lead_id)
     ).first()
     if row is None:
-        raise HandoffError(f"no lead {lead_id}", field="lead")
+        raise HandoffError(f"no lead {lead_id}", missing=True, field="lead")
     return row
 
 
