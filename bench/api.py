@@ -27,17 +27,15 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 from bench import raw
-from bench.common import Result, rate, say, scratch_dir
+from bench.common import Result, say, scratch_dir
 from bench.loadgen import Load, Source, closed_loop, loop_name, open_loop
 from bench.org import LEAD_COLUMNS, Org, build_org, load_policy, make_leads, policy_dict
 from bench.servers import HOST, CpuMeter, Member, free_port, in_group, postgres_of, serving
@@ -175,7 +173,7 @@ def _postgres(
         url, data_dir = pg
         durable = _durable(url)
         kind = "PostgreSQL durable" if durable else "PostgreSQL NOT durable"
-        commits = _pg_single_row_rate(url, repeat)
+        commits = raw.pg_single_row_rate(url, PG_RAW_ROWS, repeat, max_seconds=PG_RAW_SECONDS)
         source = LeadRequests(_load_store(url, org, policy), leads)
         postgres = postgres_of(data_dir) if data_dir else None
         also = {"postgres": postgres} if postgres else {}
@@ -295,49 +293,6 @@ def _durable(url: str) -> bool:
         f" full_page_writes={row[2]}"
     )
     return row[:3] == ("on", "on", "on")
-
-
-_PG_COLUMNS = (*LEAD_COLUMNS, "attributes", "status")
-_PG_TYPES = {"lat": "float8", "lon": "float8", "value": "float8", "employees": "int8"}
-
-
-def _pg_single_row_rate(url: str, repeat: int, n: int = PG_RAW_ROWS) -> float:
-    """psycopg, autocommit: one INSERT of a lead-shaped row per (durable) commit.
-
-    Each run stops at ``n`` rows or ``PG_RAW_SECONDS``, whichever comes first: an fsync costs
-    anything from 0.3 ms to 30 ms depending on what else is writing to the disk.
-    """
-    import psycopg
-
-    data = raw.rows(n)
-    columns = ", ".join(f"{c} {_PG_TYPES.get(c, 'text')}" for c in _PG_COLUMNS)
-    insert = (
-        f"INSERT INTO bench_raw_lead ({', '.join(_PG_COLUMNS)})"
-        f" VALUES ({', '.join(['%s'] * len(_PG_COLUMNS))})"
-    )
-    rates = []
-    with psycopg.connect(_psycopg_url(url), autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS bench_raw_lead")
-        conn.execute(f"CREATE TABLE bench_raw_lead (id bigserial PRIMARY KEY, {columns})")
-        for row in data[:100]:  # warm-up, untimed (the statement is prepared after 5 runs)
-            conn.execute(insert, row)
-        for _ in range(repeat):
-            start = time.perf_counter()
-            done = 0
-            for row in data:
-                conn.execute(insert, row)
-                done += 1
-                if time.perf_counter() - start > PG_RAW_SECONDS:
-                    break
-            rates.append(rate(done, time.perf_counter() - start))
-        conn.execute("DROP TABLE bench_raw_lead")
-    per_s = statistics.median(rates)
-    say(
-        f"  raw psycopg, single-row INSERT per autocommit: {per_s:,.0f} rows/s (runs"
-        f" {', '.join(f'{r:,.0f}' for r in rates)} rows/s; up to {n:,} rows or"
-        f" {PG_RAW_SECONDS:.1f} s each)"
-    )
-    return per_s
 
 
 def _load_store(url: str, org: Org, policy: CompiledPolicy) -> str:
