@@ -104,6 +104,7 @@ class AccountIndex:
         "_offsets",
         "_postings",
         "_tid_bits",
+        "_typo_tolerant",
         "_variants",
         "_vocab",
         "_words",
@@ -181,6 +182,7 @@ class AccountIndex:
         self._tid_bits = max(len(self._words).bit_length(), 1)
         hash_mask = (1 << (63 - self._tid_bits)) - 1
         packed: list[int] = []
+        self._typo_tolerant = typo_tolerant
         if typo_tolerant:
             for tid, word in enumerate(self._words):
                 if len(word) >= MIN_TYPO_WORD:
@@ -216,7 +218,9 @@ class AccountIndex:
     def _neighbours(self, word: str) -> set[int]:
         """Ids of vocabulary words one typo away from ``word`` (not ``word`` itself)."""
         found: set[int] = set()
-        if not self._variants or len(word) < MIN_TYPO_WORD - 1:
+        # no variants only means no indexed word is long enough to lose a character: a lead
+        # word may still be an indexed word with one character more
+        if not self._typo_tolerant or len(word) < MIN_TYPO_WORD - 1:
             return found
         found.update(self._variant_tids(word))  # the lead lost a character
         if len(word) >= MIN_TYPO_WORD:
