@@ -104,6 +104,6 @@ def route_in_order(leads: Iterable[Lead], snap: Snapshot, pol: CompiledPolicy) -
         snap.now = one.received_at
         decision = decide(one, snap, pol)
         if decision.status is Status.ASSIGNED:
-            snap.record(decision.route, decision.owner, one.received_at)
+            snap.record(decision.ledger_route, decision.owner, one.received_at)
         decided.append(decision)
     return decided

@@ -119,7 +119,17 @@ _LEAD = st.tuples(
     st.sampled_from(_KINDS),
 )
 _WHEN = st.one_of(st.none(), st.sampled_from(CONDITIONS))
+_WEIGHTS = st.dictionaries(
+    st.sampled_from(("expertise", "seniority", "performance", "load", "proximity", "social")),
+    st.sampled_from((0.5, 1.0, 2.0)),
+    min_size=1,
+)
 _PARAMS = {
+    "best_match": st.fixed_dictionaries({"weights": _WEIGHTS}),
+    "modified_round_robin": st.fixed_dictionaries(
+        {"weights": _WEIGHTS, "share": st.sampled_from((0.0, 0.25, 1.0))}
+    ),
+    "earn_it": st.fixed_dictionaries({"min_self_sourced_wins": st.sampled_from((0, 1))}),
     "round_robin": st.fixed_dictionaries({"order": st.sampled_from(("sequential", "random"))}),
     "territory": st.fixed_dictionaries(
         {

@@ -149,8 +149,8 @@ def test_unknown_strategy_suggests_a_registered_one() -> None:
 
 
 def test_unknown_strategy_with_no_close_name_lists_the_known_ones() -> None:
-    problem = only_problem(MINIMAL.replace("round_robin", "{name: best_match, weights: {a: 1}}"))
-    assert "known: account_owner, claim" in problem.message
+    problem = only_problem(MINIMAL.replace("round_robin", "{name: gut_feeling, weights: {a: 1}}"))
+    assert "known: account_owner, best_match, claim" in problem.message
     assert problem.suggestion is None
 
 

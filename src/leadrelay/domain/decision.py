@@ -109,6 +109,14 @@ class Decision:
     experiment: str | None = None
     arm: str | None = None  # "challenger" or "control"
     trials: tuple[RouteTrial, ...] = ()
+    # the rotation ledger the lead counts in when not its route's own: modified round robin
+    # keeps its merit picks in "<route>#merit" so the ratable leads still rotate evenly
+    rotation: str | None = None
+
+    @property
+    def ledger_route(self) -> str | None:
+        """Where the lead counts in the round-robin ledger (None: nowhere)."""
+        return self.rotation or self.route
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; written by hand because ``asdict`` deep-copies (it is hot)."""
@@ -140,6 +148,7 @@ class Decision:
             "duplicate_of": self.duplicate_of,
             "experiment": self.experiment,
             "arm": self.arm,
+            "rotation": self.rotation,
             "trials": [
                 {
                     "route": t.route,
@@ -192,6 +201,7 @@ class Decision:
                 )
                 for t in data.get("trials", ())
             ),
+            rotation=data.get("rotation"),
         )
 
     @property

@@ -6,15 +6,18 @@ advance it in memory with ``record``. Nothing else feeds a decision.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
 from leadrelay.domain import clock
+from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account, Team
+from leadrelay.domain.performance import Performance
 from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
+from leadrelay.domain.social import Connection
 
 PERIODS = ("day", "week", "month")
 
@@ -67,6 +70,14 @@ class CompanyMatcher(Protocol):
     def match(self, company: str | None, threshold: float) -> NameMatchLike | None: ...
 
 
+class SocialGraph(Protocol):
+    """Who in the company knows the lead's person or company (social/graph.py)."""
+
+    def proximity(self, lead: Lead, rep_ids: Sequence[str]) -> Mapping[str, Connection]:
+        """The best connection of each of ``rep_ids`` that has one to the lead."""
+        ...
+
+
 @dataclass(slots=True)
 class Snapshot:
     now: datetime
@@ -83,6 +94,13 @@ class Snapshot:
     originals: dict[str, Original] = field(default_factory=dict)
     # every account by company name, when the policy matches names (fuzzy_name)
     account_index: CompanyMatcher | None = None
+    # rep id -> why this lead may not go to it (it declined the lead, or missed its SLA): set
+    # when one lead is routed again, so a lead never bounces back to a previous holder
+    barred: Mapping[str, str] = field(default_factory=dict)
+    # measured results of leads given to each rep, for the performance factor and earn_it
+    performance: Performance | None = None
+    # the relationship graph, for the social factor and strategy
+    social: SocialGraph | None = None
 
     def __post_init__(self) -> None:
         if not self.team_members and self.reps:

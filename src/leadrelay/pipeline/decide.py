@@ -15,7 +15,6 @@ it is used, and cap counters are read from the snapshot for every lead.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,11 +28,13 @@ from leadrelay.domain.decision import (
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.org import Account
 from leadrelay.domain.quick import quick_constructor
+from leadrelay.domain.rep import Rep
 from leadrelay.domain.snapshot import Snapshot
 from leadrelay.pipeline.duplicates import find_duplicate
 from leadrelay.pipeline.eligibility import Eligibility, RepProfiles, Roster
 from leadrelay.pipeline.match import account_keys, match_account, match_company
 from leadrelay.pipeline.screen import screen
+from leadrelay.pipeline.split import split_bucket
 from leadrelay.pipeline.strategies.base import NoParams, Pass, Pick, RouteContext, Strategy
 from leadrelay.pipeline.strategies.registry import STRATEGIES
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute, Target
@@ -160,6 +161,7 @@ def decide(lead: Lead, snapshot: Snapshot, policy: CompiledPolicy) -> Decision:
         experiment,
         arm,
         tuple(trials),
+        pick.rotation,
     )
 
 
@@ -173,6 +175,10 @@ def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial
         trace, eligible, excluded, slots = look.eligibility.screen(
             candidates, snapshot.reps, route.off_hours, lineup.rosters
         )
+        if snapshot.barred:
+            trace, eligible, excluded, slots = _bar(
+                snapshot.barred, trace, eligible, excluded, slots, candidates
+            )
     else:
         trace, eligible, excluded = [None] * len(candidates), (), {}
         slots = tuple(range(len(candidates)))
@@ -201,6 +207,27 @@ def _try_route(plan: _RoutePlan, look: _Lookup) -> tuple[Pick | None, RouteTrial
             outcome = f"{answer.reason}: all {len(candidates)} candidate(s) excluded"
         return None, _new_trial(route.name, True, outcome, route.strategy, full)
     return answer, _new_trial(route.name, True, answer.reason, route.strategy, full)
+
+
+def _bar(
+    barred: Mapping[str, str],
+    trace: list[Candidate | None],
+    eligible: tuple[Rep, ...],
+    excluded: Mapping[str, str],
+    slots: tuple[int, ...],
+    candidates: tuple[str, ...],
+) -> tuple[list[Candidate | None], tuple[Rep, ...], dict[str, str], tuple[int, ...]]:
+    """Take out of the eligible the reps this lead may not go back to (they declined it or
+    missed its SLA), with that reason in the trace."""
+    trace = trace.copy()
+    left = dict(excluded)
+    for index in slots:
+        why = barred.get(candidates[index])
+        if why is not None:
+            trace[index] = Candidate(candidates[index], excluded=why)
+            left[candidates[index]] = why
+    kept = tuple(rep for rep in eligible if rep.id not in barred)
+    return trace, kept, left, tuple(i for i in slots if candidates[i] not in barred)
 
 
 def _fill(
@@ -397,12 +424,6 @@ def _experiment_arm(look: _Lookup) -> tuple[str, str, CompiledRoute | None] | No
             return experiment.name, "challenger", experiment.route
         return experiment.name, "control", None
     return None
-
-
-def split_bucket(key: str, salt: str) -> float:
-    """A sticky number in [0, 1) for (lead, experiment): the same lead always lands the same."""
-    digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _fallthrough_reason(trials: list[RouteTrial]) -> str:

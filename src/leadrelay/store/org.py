@@ -152,7 +152,7 @@ _cache_lock = threading.Lock()
 def load_org(conn: Connection) -> Org:
     """The org as stored; cached per database until ``org_version`` changes."""
     version = org_version(conn)
-    key = _cache_key(conn)
+    key = cache_key(conn)
     cached = _cache.get(key)
     if cached is not None and cached.version == version and version:
         return cached
@@ -170,7 +170,7 @@ def company_index(conn: Connection, org: Org) -> AccountIndex:
     million accounts take seconds to index, a lookup about a millisecond)."""
     from leadrelay.pipeline.account_index import AccountIndex
 
-    key = _cache_key(conn)
+    key = cache_key(conn)
     held = _indexes.get(key)
     if held is not None and held[0] == org.version and org.version:
         return held[1]
@@ -209,7 +209,8 @@ def _read_org(conn: Connection, version: str) -> Org:
     )
 
 
-def _cache_key(conn: Connection) -> str:
+def cache_key(conn: Connection) -> str:
+    """Names the database ``conn`` is on, for caches kept per database."""
     url = conn.engine.url
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         return f"memory:{id(conn.engine)}"  # each in-memory engine is its own database

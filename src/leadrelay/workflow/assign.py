@@ -47,6 +47,7 @@ from leadrelay.store.leads import (
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
 from leadrelay.store.routing import advance_route, note_rotation, take_capacity
+from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.follow_up import follow_up
 
@@ -68,7 +69,7 @@ class RouteResult:
     created: bool
 
 
-class _LostRaceError(Exception):
+class LostRaceError(Exception):
     """The rotation or a cap counter moved since the snapshot; decide again."""
 
 
@@ -77,9 +78,9 @@ def route_lead(engine: Engine, lead: Lead, policy: CompiledPolicy) -> RouteResul
     cache = live_cache(engine)
     for attempt in range(ROUTE_ATTEMPTS):
         try:
-            with cache.routing(recheck_on=_LostRaceError) as live, engine.begin() as conn:
+            with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
                 return _route_once(conn, lead, policy, live)
-        except _LostRaceError:
+        except LostRaceError:
             pass
         except IntegrityError:
             # Another router stored the same external id first: theirs is the result.
@@ -140,6 +141,7 @@ def _route_once(
     org, snapshot = live.read(conn, at)
     if uses_names(policy):
         snapshot.account_index = company_index(conn, org)
+    add_smart_inputs(conn, snapshot, org, policy, fresh=False)
     keys = keys_for(lead, policy)
     if keys:  # the same person arriving twice at once: one waits for the other
         lock_keys(conn, keys)
@@ -150,7 +152,7 @@ def _route_once(
 
     # A lead given to a rep claims its route's next place and a slot under each of the rep's
     # caps; team, pool and manual outcomes claim nothing (Snapshot.record does the same).
-    route = decision.route
+    route = decision.ledger_route
     given = decision.owner if decision.status is Status.ASSIGNED else None
     seq = 0
     starts: dict[str, date] = {}
@@ -158,12 +160,12 @@ def _route_once(
         if route is not None:
             claimed = advance_route(conn, route, snapshot.route_seq.get(route, 0))
             if claimed is None:
-                raise _LostRaceError
+                raise LostRaceError
             seq = claimed
         rep = org.reps.get(given)
         starts = period_starts(at, rep.timezone if rep else "UTC")
         if not take_capacity(conn, given, starts, rep_caps(org, given, policy)):
-            raise _LostRaceError
+            raise LostRaceError
 
     lead_id = insert_lead(conn, lead, decision)
     with pipelined(conn):  # PostgreSQL: the rest of the writes in one round trip

@@ -37,6 +37,7 @@ from leadrelay.store.leads import (
 from leadrelay.store.org import Org, company_index, load_org
 from leadrelay.store.policies import find_revision, save_policy
 from leadrelay.store.routing import save_state
+from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import build_snapshot
 from leadrelay.workflow.assign import RouteResult, uses_names
 from leadrelay.workflow.duplicate_index import DuplicateIndex
@@ -119,6 +120,7 @@ def _route_all(
     last_at: dict[tuple[str, str], datetime] = {}
     if uses_names(policy):
         snapshot.account_index = company_index(conn, org)
+    add_smart_inputs(conn, snapshot, org, policy, fresh=True)
     keys_of = [keys_for(lead, policy) for lead in leads]
     dupes: DuplicateIndex | None = None
     span = window(policy)
@@ -155,9 +157,10 @@ def _route_all(
             original = Original(None, decision.owner, lead.received_at, ext)
             dupes.held(len(results), keys, original)
         if decision.status is assigned and decision.owner is not None:
-            snapshot.record(decision.route, decision.owner, lead.received_at)
-            if decision.route is not None:
-                last_at[(decision.route, decision.owner)] = lead.received_at
+            rotation = decision.ledger_route
+            snapshot.record(rotation, decision.owner, lead.received_at)
+            if rotation is not None:
+                last_at[(rotation, decision.owner)] = lead.received_at
         result = RouteResult(None, decision, created=True)
         if ext:
             known[ext] = result

@@ -60,6 +60,7 @@ class Pick:
     team: str | None = None
     pool: str | None = None
     scored: tuple[Candidate, ...] = field(default_factory=tuple)
+    rotation: str | None = None  # see Decision.rotation
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,12 @@ class Strategy(ABC):
     # Strategies that hand the lead to a rep need the route's candidates filtered by eligibility.
     picks_rep: ClassVar[bool] = True
     summary: ClassVar[str] = ""
+
+    def reads(self, params: BaseModel) -> frozenset[str]:
+        """What else of the snapshot the strategy reads with these parameters: "performance"
+        (measured results), "social" (the relationship graph). Snapshots carry them only when
+        some route reads them: they cost a query or a graph to build."""
+        return frozenset()
 
     @abstractmethod
     def choose(self, ctx: RouteContext) -> Pick | Pass:

@@ -42,7 +42,7 @@ def _scored(rep: Rep, open_leads: int, default: Caps) -> tuple[float, Candidate]
     known = _SCORED.get((rep.id, open_leads))
     if known is not None and known[0] is rep and known[1] is default:
         return known[2]
-    load, note = _load(open_leads, rep, default)
+    load, note = rep_load(open_leads, rep, default)
     made = load, quick_candidate(rep.id, None, round(load, 4), NO_FACTORS, note)
     if len(_SCORED) >= _MAX_SCORED:
         _SCORED.clear()
@@ -55,7 +55,7 @@ _SCORED: dict[tuple[str, int], tuple[Rep, Caps, tuple[float, Candidate]]] = {}
 _MAX_SCORED = 65536
 
 
-def _load(open_leads: int, rep: Rep, default: Caps) -> tuple[float, str]:
+def rep_load(open_leads: int, rep: Rep, default: Caps) -> tuple[float, str]:
     """Open leads divided by the rep's widest cap (month, else week, else day), else weight."""
     caps = rep.effective_caps(default)
     for word, cap in (
