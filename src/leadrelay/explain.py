@@ -63,6 +63,9 @@ def _screening_line(screening: Screening) -> str:
     )
     if unknown:
         text += f"; could not evaluate (empty field): {', '.join(unknown)}"
+    model = next((s for s in screening.steps if s.kind == "model"), None)
+    if model is not None:
+        text += f"; {model.rule} {model.note}"
     return text
 
 

@@ -1,4 +1,5 @@
-"""Screening: reject bad-fit leads, add up score points, give a value slab and a priority."""
+"""Screening: the learned score, then reject bad-fit leads, add up score points, give a value
+slab and a priority."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
     """The screening result and the values later conditions see (lead fields + screening)."""
     values = _fields(lead)
     steps: list[ScreeningStep] = []
+    if policy.score_model is not None:
+        _model_score(policy, values, steps)
     for name, condition in policy.reject:
         held = _holds(condition, values, name, "reject", steps)
         if held:
@@ -53,6 +56,20 @@ def screen(lead: Lead, policy: CompiledPolicy) -> tuple[Screening, dict[str, Any
     # positional (score, value_slab, priority, rejected_by, steps)
     screening = _new_screening(score, slab, priority, None, tuple(steps))
     return screening, values
+
+
+def _model_score(
+    policy: CompiledPolicy, values: dict[str, Any], steps: list[ScreeningStep]
+) -> None:
+    """The learned score goes in first, so reject, score, priority and route conditions can
+    all read it; the step names the model, so the Decision says which file gave the number."""
+    model = policy.score_model
+    assert model is not None
+    probability = model.probability(values)
+    values[policy.score_field] = probability
+    info = model.info
+    note = f"{probability:.4f} from {model.name} (AUC {info.auc:.3f}, sha256 {info.digest[:12]})"
+    steps.append(_new_step(policy.score_field, "model", True, 0.0, note))
 
 
 def _fields(lead: Lead) -> dict[str, Any]:
