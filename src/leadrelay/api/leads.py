@@ -26,8 +26,10 @@ from leadrelay.api.schemas import (
     AssignIn,
     BatchOut,
     DecisionOut,
+    DeclineIn,
     ErrorOut,
     EventOut,
+    HandIn,
     HandoffOut,
     LeadBatchIn,
     LeadIn,
@@ -35,6 +37,7 @@ from leadrelay.api.schemas import (
     LeadOutcome,
     LeadPage,
     OutcomeIn,
+    ReassignIn,
     error_responses,
 )
 from leadrelay.api.service import Service
@@ -386,7 +389,8 @@ def post_claim(lead_id: LeadId, key: Caller, svc: Svc) -> HandoffOut:
     from leadrelay.workflow.handoff import claim
 
     rep = _rep_of(key, "only a rep key claims leads")
-    return _handoff(lambda: claim(svc.engine, lead_id, rep))
+    policy = svc.policy()
+    return _handoff(lambda: claim(svc.engine, lead_id, rep, policy=policy))
 
 
 @router.post("/leads/{lead_id}/accept", response_model=HandoffOut, responses=_ERRORS,
@@ -405,9 +409,47 @@ def post_assign(lead_id: LeadId, body: AssignIn, key: Manager, svc: Svc) -> Hand
 
     policy = svc.policy()
     return _handoff(
-        lambda: assign(svc.engine, lead_id, body.rep, reason=body.reason,
-                       by=key.rep_id or f"{key.role} key {key.prefix}", policy=policy)
+        lambda: assign(svc.engine, lead_id, body.rep, reason=body.reason, by=_by(key),
+                       policy=policy)
     )  # fmt: skip
+
+
+@router.post("/leads/{lead_id}/decline", response_model=HandoffOut, responses=_ERRORS,
+             summary="The owner turns the lead down: it goes to the next eligible rep, never"
+             " back to this one")  # fmt: skip
+def post_decline(lead_id: LeadId, body: DeclineIn, key: Caller, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.reroute import decline
+
+    rep = _rep_of(key, "only the owner's rep key declines")
+    policy = svc.policy()
+    return _handoff(lambda: decline(svc.engine, lead_id, rep, body.reason, policy=policy))
+
+
+@router.post("/leads/{lead_id}/reassign", response_model=HandoffOut, responses=_ERRORS,
+             summary="A manager moves the lead, to a rep or (no 'to') by the policy, with a"
+             " reason")  # fmt: skip
+def post_reassign(lead_id: LeadId, body: ReassignIn, key: Manager, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.reroute import reassign
+
+    policy, by = svc.policy(), _by(key)
+    return _handoff(
+        lambda: reassign(svc.engine, lead_id, by, body.reason, to=body.to, policy=policy)
+    )
+
+
+@router.post("/leads/{lead_id}/hand", response_model=HandoffOut, responses=_ERRORS,
+             summary="The owner of the team holding the lead hands it to a member")  # fmt: skip
+def post_hand(lead_id: LeadId, body: HandIn, key: Caller, svc: Svc) -> HandoffOut:
+    from leadrelay.workflow.handoff import hand
+
+    rep = _rep_of(key, "only the team owner's rep key hands leads on")
+    policy = svc.policy()
+    return _handoff(lambda: hand(svc.engine, lead_id, rep, body.to, policy=policy))
+
+
+def _by(key: ApiKey) -> str:
+    """Who a manager or admin key acts as, for the audit trail."""
+    return key.rep_id or f"{key.role} key {key.prefix}"
 
 
 def _rep_of(key: ApiKey, refusal: str) -> str:
@@ -417,11 +459,13 @@ def _rep_of(key: ApiKey, refusal: str) -> str:
     return key.rep_id
 
 
-def _handoff(run: Callable[[], Any]) -> HandoffOut:
+def handoff_call(run: Callable[[], Any]) -> Any:
+    """``run()``, with a refused hand-off as 404 (no such lead or rep), 409 (it moved
+    meanwhile, or its state does not allow it) or 422 (bad input)."""
     from leadrelay.workflow.handoff import HandoffError
 
     try:
-        done = run()
+        return run()
     except HandoffError as exc:
         if exc.missing:
             code = status.HTTP_404_NOT_FOUND
@@ -430,6 +474,10 @@ def _handoff(run: Callable[[], Any]) -> HandoffOut:
         else:
             code = status.HTTP_422_UNPROCESSABLE_CONTENT
         raise HTTPException(code, exc.problems[0].message) from None
+
+
+def _handoff(run: Callable[[], Any]) -> HandoffOut:
+    done = handoff_call(run)
     return HandoffOut(lead_id=done.lead_id, status=done.status, owner=done.owner,
                       previous_owner=done.previous_owner, event=done.event)  # fmt: skip
 

@@ -19,6 +19,10 @@ from leadrelay.api.auth import Caller, Manager, service
 from leadrelay.api.schemas import (
     AccountIn,
     AccountOut,
+    BulkReassignOut,
+    HandoffOut,
+    NotMoved,
+    ReassignOpenIn,
     RepIn,
     RepOut,
     TeamIn,
@@ -108,6 +112,40 @@ def delete_rep(rep_id: OrgId, key: Manager, svc: Svc) -> None:
             )
         if not delete_reps(conn, [rep_id]):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rep {rep_id!r}")
+
+
+@router.post(
+    "/reps/{rep_id}/reassign-open",
+    response_model=BulkReassignOut,
+    responses=error_responses(401, 403, 404, 409, 422),
+    summary="Re-route every open lead of a rep by the policy (e.g. the rep left)",
+)
+def reassign_open(rep_id: OrgId, body: ReassignOpenIn, key: Manager, svc: Svc) -> BulkReassignOut:
+    from leadrelay.api.leads import handoff_call
+    from leadrelay.workflow.reroute import reassign_rep
+
+    policy, by = svc.policy(), key.rep_id or f"{key.role} key {key.prefix}"
+    report = handoff_call(
+        lambda: reassign_rep(
+            svc.engine, rep_id, by, body.reason, deactivate=body.deactivate, policy=policy
+        )
+    )
+    return BulkReassignOut(
+        rep=report.rep,
+        deactivated=report.deactivated,
+        moved=[
+            HandoffOut(
+                lead_id=d.lead_id,
+                status=d.status,
+                owner=d.owner,
+                previous_owner=d.previous_owner,
+                event=d.event,
+            )
+            for d in report.moved
+        ],
+        failed=[NotMoved(lead_id=i, reason=why) for i, why in report.failed],
+        counts=report.counts(),
+    )
 
 
 @router.get("/teams", response_model=list[TeamOut], responses=_ERRORS)

@@ -231,12 +231,46 @@ class AssignIn(_Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=1_000, pattern=_NO_NUL)]
 
 
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=1_000, pattern=_NO_NUL)]
+
+
+class DeclineIn(_Strict):
+    reason: Reason = Field(description="why the rep turns the lead down (kept in its history)")
+
+
+class ReassignIn(_Strict):
+    to: Id | None = Field(default=None, description="a rep; omitted = whoever the policy picks")
+    reason: Reason
+
+
+class HandIn(_Strict):
+    to: Id = Field(description="the team member who takes the lead")
+
+
+class ReassignOpenIn(_Strict):
+    reason: Reason
+    deactivate: bool = Field(default=False, description="also mark the rep inactive (they left)")
+
+
 class HandoffOut(BaseModel):
     lead_id: int
     status: str
     owner: str | None
     previous_owner: str | None
     event: str
+
+
+class NotMoved(BaseModel):
+    lead_id: int
+    reason: str
+
+
+class BulkReassignOut(BaseModel):
+    rep: str
+    deactivated: bool
+    moved: list[HandoffOut]
+    failed: list[NotMoved] = Field(description="leads that moved meanwhile, and why")
+    counts: dict[str, int] = Field(description="moved leads by their new status")
 
 
 class EventOut(BaseModel):

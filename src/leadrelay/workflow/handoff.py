@@ -1,4 +1,5 @@
-"""People moving leads after routing: a rep claims from a pool, accepts, or a manager assigns.
+"""People moving leads after routing: a rep claims from a pool, accepts, a team's owner hands a
+lead to a member, or a manager assigns. (Declines and re-routes by the policy: ``reroute.py``.)
 
 Each is one transaction that ends the lead's active assignment with a conditional update (only
 the state the caller saw may be ended, so two reps claiming one lead at once: exactly one
@@ -8,6 +9,7 @@ why, and a message to the new owner. The database's one-active-assignment index 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from leadrelay.store.engine import lock_routing
 from leadrelay.store.leads import get_lead
 from leadrelay.store.org import Org, load_org
 from leadrelay.store.routing import add_open, take_capacity
+from leadrelay.store.sla import cancel_open, settle
 from leadrelay.store.tables import assignments, events, leads
 from leadrelay.workflow.follow_up import follow_up
 
@@ -54,13 +57,21 @@ class Handoff:
     event: str
 
 
-def claim(engine: Engine, lead_id: int, rep_id: str, *, now: datetime | None = None) -> Handoff:
-    """``rep_id`` takes a lead open in a pool it belongs to; 409-style error if it lost."""
+def claim(
+    engine: Engine,
+    lead_id: int,
+    rep_id: str,
+    *,
+    policy: CompiledPolicy | None = None,
+    now: datetime | None = None,
+) -> Handoff:
+    """``rep_id`` takes a lead open in a pool it belongs to; 409-style error if it lost.
+    With ``policy``: the new owner is told, and the route's deadlines start for them."""
     at = now or datetime.now(UTC)
     with engine.begin() as conn:
         lock_routing(conn)
         org = load_org(conn)
-        row = _lead(conn, lead_id)
+        row = lead_row(conn, lead_id)
         if row.status != "pool":
             raise HandoffError(
                 f"lead {lead_id} is not open in a pool (it is {row.status})", conflict=True
@@ -69,7 +80,39 @@ def claim(engine: Engine, lead_id: int, rep_id: str, *, now: datetime | None = N
         pool_team = row.team or row.pool
         if pool_team not in rep.teams:
             raise HandoffError(f"{rep_id} is not a member of pool {row.pool}", field="rep")
-        return _move(conn, org, row, rep_id, at, "claimed", {"pool": row.pool}, expect="pool")
+        return _move(
+            conn, org, row, rep_id, at, "claimed", {"pool": row.pool}, expect="pool", policy=policy
+        )
+
+
+def hand(
+    engine: Engine,
+    lead_id: int,
+    by: str,
+    to: str,
+    *,
+    policy: CompiledPolicy | None = None,
+    now: datetime | None = None,
+) -> Handoff:
+    """The owner of the team holding a lead hands it to a member (event ``handed_off``)."""
+    at = now or datetime.now(UTC)
+    with engine.begin() as conn:
+        lock_routing(conn)
+        org = load_org(conn)
+        row = lead_row(conn, lead_id)
+        if row.status != "team":
+            raise HandoffError(
+                f"lead {lead_id} is not held by a team (it is {row.status})", conflict=True
+            )
+        if row.owner != by:
+            raise HandoffError(
+                f"only team {row.team}'s owner ({row.owner}) hands its leads on", field="by"
+            )
+        rep = _rep(org, to)
+        if row.team not in rep.teams:
+            raise HandoffError(f"{to} is not a member of team {row.team}", field="to")
+        data = {"by": by, "team": row.team}
+        return _move(conn, org, row, to, at, "handed_off", data, expect="team", policy=policy)
 
 
 def assign(
@@ -89,7 +132,7 @@ def assign(
     with engine.begin() as conn:
         lock_routing(conn)
         org = load_org(conn)
-        row = _lead(conn, lead_id)
+        row = lead_row(conn, lead_id)
         if row.status not in HELD:
             raise HandoffError(f"lead {lead_id} is {row.status}: nobody works it", field="lead")
         if row.status == "assigned" and row.owner == rep_id:
@@ -104,15 +147,13 @@ def accept(engine: Engine, lead_id: int, rep_id: str, *, now: datetime | None = 
     """The owner says they have it (time to accept is measured from here)."""
     at = now or datetime.now(UTC)
     with engine.begin() as conn:
-        row = _lead(conn, lead_id)
+        row = lead_row(conn, lead_id)
         if row.status != "assigned" or row.owner != rep_id:
             raise HandoffError(f"lead {lead_id} is not {rep_id}'s to accept", conflict=True)
-        done = conn.scalar(
-            select(events.c.id).where(events.c.lead_id == lead_id, events.c.kind == "accepted")
-        )
-        if done is not None:
+        if accepted_since(conn, lead_id, rep_id, active_since(conn, lead_id)):
             raise HandoffError(f"lead {lead_id} was accepted already", conflict=True)
-        _event(conn, lead_id, "accepted", at, {"owner": rep_id})
+        record_event(conn, lead_id, "accepted", at, {"owner": rep_id})
+        settle(conn, lead_id, ("accept",), at)
     return Handoff(lead_id, "assigned", rep_id, rep_id, "accepted")
 
 
@@ -139,6 +180,7 @@ def _move(
     ).rowcount
     if ended != 1:
         raise HandoffError(f"lead {row.id} was taken by someone else first", conflict=True)
+    cancel_open(conn, row.id, at)
     rep = org.reps[rep_id]
     caps = rep.effective_caps(policy.default_caps if policy else Caps())
     if not take_capacity(conn, rep_id, period_starts(at, rep.timezone), caps):
@@ -163,7 +205,7 @@ def _move(
         .where(leads.c.id == row.id)
         .values(status="assigned", owner=rep_id, team=None, pool=None, strategy=kind)
     )
-    _event(conn, row.id, kind, at, {"from": row.owner, "to": rep_id, **data})
+    record_event(conn, row.id, kind, at, {"from": row.owner, "to": rep_id, **data})
     if policy is not None:
         decision = Decision(
             lead_key=str(row.id),
@@ -176,11 +218,12 @@ def _move(
             route=row.route,
             strategy=kind,
         )
-        follow_up(conn, [(get_lead(conn, row.id), row.id, decision)], policy, org.reps)
+        lead = get_lead(conn, row.id)
+        follow_up(conn, [(lead, row.id, decision)], policy, org.reps, again=f"{kind}@{at}")
     return Handoff(row.id, "assigned", rep_id, row.owner, kind)
 
 
-def _lead(conn: Connection, lead_id: int) -> Any:
+def lead_row(conn: Connection, lead_id: int) -> Any:
     row = conn.execute(
         select(
             leads.c.id,
@@ -206,5 +249,29 @@ def _rep(org: Org, rep_id: str) -> Any:
     return rep
 
 
-def _event(conn: Connection, lead_id: int, kind: str, at: datetime, data: dict[str, Any]) -> None:
+def accepted_since(conn: Connection, lead_id: int, rep_id: str, since: datetime | None) -> bool:
+    """Whether ``rep_id`` accepted the lead during its current assignment (from ``since``)."""
+    rows = conn.execute(
+        select(events.c.at, events.c.data).where(
+            events.c.lead_id == lead_id, events.c.kind == "accepted"
+        )
+    )
+    return any(
+        (data or {}).get("owner") == rep_id and (since is None or at >= since) for at, data in rows
+    )
+
+
+def active_since(conn: Connection, lead_id: int) -> datetime | None:
+    """When the lead's active assignment started."""
+    found: datetime | None = conn.scalar(
+        select(assignments.c.assigned_at).where(
+            assignments.c.lead_id == lead_id, assignments.c.ended_at.is_(None)
+        )
+    )
+    return found
+
+
+def record_event(
+    conn: Connection, lead_id: int, kind: str, at: datetime, data: Mapping[str, Any]
+) -> None:
     conn.execute(insert(events).values(lead_id=lead_id, kind=kind, at=at, data=data))

@@ -1,10 +1,11 @@
-"""The worker: delivers the outbox (and, with the SLA work, runs timers) until stopped.
+"""The worker: delivers the outbox and runs SLA timers (``workflow/sla.py``) until stopped.
 
 Each round claims due messages in a short transaction, delivers them with no transaction open
 (a slow SMTP server never holds a database lock), then records each outcome in another short
 transaction. Several workers may run at once on PostgreSQL: claims skip rows another worker
 holds. Delivery is at least once: a worker killed between sending and recording sends that
-message again after its lease expires, with the same idempotency key.
+message again after its lease expires, with the same idempotency key. Timers due are handled
+first in each round, so the messages a breach causes go out in the same round.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from leadrelay.store.outbox import (
     mark_delivered,
     mark_failed,
 )
+from leadrelay.workflow.sla import run_due_timers
 
 Clock = Callable[[], datetime]
 
@@ -35,8 +37,9 @@ def utc_now() -> datetime:
 class WorkerConfig:
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     batch: int = 50
-    poll_s: float = 1.0
+    poll_s: float = 0.25  # idle wait: bounds the notification latency (bench/notify.py)
     timeout_s: float = 10.0
+    timers: bool = True  # run SLA timers too (False: deliver only)
 
 
 @dataclass(slots=True)
@@ -44,11 +47,23 @@ class RoundReport:
     delivered: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    breached: int = 0  # SLA timers that found a breach (reassigned, escalated)
+    met: int = 0  # SLA timers whose step happened in time (or whose lead moved on)
+    timer_errors: int = 0
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.delivered or self.failed or self.breached or self.met or self.timer_errors)
 
 
 def deliver_due(engine: Engine, config: WorkerConfig, clock: Clock = utc_now) -> RoundReport:
     """One round: claim what is due now, deliver it, record each outcome."""
     report = RoundReport()
+    if config.timers:
+        timers = run_due_timers(engine, clock, limit=config.batch)
+        report.breached, report.met = timers.breached, timers.met
+        report.timer_errors = timers.failed
+        report.errors.extend(timers.errors)
     with engine.begin() as conn:
         items = claim_due(conn, clock(), limit=config.batch)
     for item in items:
@@ -77,9 +92,10 @@ def run_worker(
     """Deliver until ``stop`` is set; a full batch goes round again at once, else waits."""
     while not stop.is_set():
         report = deliver_due(engine, config, clock)
-        if on_round is not None and (report.delivered or report.failed):
+        if on_round is not None and report.busy:
             on_round(report)
-        if report.delivered + report.failed < config.batch:
+        full = max(report.delivered + report.failed, report.breached + report.met)
+        if full < config.batch:
             stop.wait(config.poll_s)
 
 
