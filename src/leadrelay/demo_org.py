@@ -182,10 +182,14 @@ class _Crm:
     places: tuple[dict[str, str], ...]
 
     @classmethod
-    def load(cls) -> _Crm:
+    def load(cls, *, before: date | None = None) -> _Crm:
+        """The cleaned dataset; with ``before``, what agents did (skills, wins, account owners)
+        is learnt only from opportunities engaged before that day."""
         teams = _table("crm", "sales_teams.csv")
         accounts = _table("crm", "accounts.csv")
         pipeline = _table("crm", "sales_pipeline.csv")
+        if before is not None:
+            pipeline = [opp for opp in pipeline if _engaged_before(opp, before)]
         sector = {a["account"]: a["sector"] for a in accounts}
         managers: dict[str, tuple[str, str]] = {}
         for row in teams:
@@ -239,6 +243,10 @@ class _Crm:
             product_share=dict(Counter(opp["product"] for opp in pipeline)),
             places=tuple(_table("places.csv")),
         )
+
+
+def _engaged_before(opp: dict[str, str], day: date) -> bool:
+    return bool(opp["engage_date"]) and date.fromisoformat(opp["engage_date"]) < day
 
 
 def _most(counts: Counter[str]) -> tuple[str, ...]:
@@ -450,6 +458,140 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, str]
         writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+# --- the CRM history case: simulate a policy on the dataset's own opportunities ---------------
+
+CRM_SPLIT = date(2017, 7, 1)  # learn the org from opportunities engaged before; replay from here
+CRM_ZONE = "America/Chicago"  # the dataset has days only: leads arrive in a Central working day
+CRM_DAY_START = time(9, 0)
+CRM_DAY_MINUTES = 8 * 60
+CRM_CLOSE_AT = time(17, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class CrmCase:
+    reps: Path
+    teams: Path
+    accounts: Path
+    history: Path
+
+
+def build_crm_case(out_dir: Path, *, split: date = CRM_SPLIT) -> CrmCase:
+    """Write the CRM dataset as an org (learnt before ``split``) and a history (from ``split``).
+
+    - sales agent -> rep (in their manager's team; regions: their regional office; weight,
+      skills and seniority from their opportunities before ``split`` only); manager -> rep with
+      role manager and owner of a team named for their territory group (``central-north``...);
+    - account -> account, owned by the agent who won most of its deals before ``split``;
+    - opportunity engaged on or after ``split`` -> lead: ``received_at`` is the engage date at a
+      moment of a 09:00-17:00 Central day spread by the opportunity id (the data has no times;
+      an opportunity with a close date but no engage date would arrive the median sales cycle
+      before it closed — there are none), ``region`` the office that worked the account most
+      before ``split`` (blank for new accounts and opportunities without one), ``value`` the
+      product's list price (the deal's size is only known when it closes); ``owner`` the agent,
+      ``outcome`` won/lost (blank while engaging), ``won_value`` the close value, ``closed_at``
+      the close date at 17:00 Central. Prospecting opportunities have no date and are left out.
+    """
+    from leadrelay.files.history import HISTORY_COLUMNS
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    crm = _Crm.load(before=split)
+    case = CrmCase(*(out_dir / name for name in ("reps.csv", "teams.csv", "accounts.csv",
+                                                 "history.csv")))  # fmt: skip
+    _write_csv(case.reps, REP_COLUMNS, _crm_rep_rows(crm))
+    _write_csv(case.teams, TEAM_COLUMNS, _crm_team_rows(crm))
+    _write_csv(case.accounts, ACCOUNT_COLUMNS, _account_rows(crm))
+    _write_csv(case.history, (*LEAD_COLUMNS, *HISTORY_COLUMNS), _crm_history_rows(crm, split))
+    return case
+
+
+def _crm_rep_rows(crm: _Crm) -> Iterable[dict[str, str]]:
+    seniors = set(senior_agents(crm))
+    for agent in crm.agents:
+        team, lat, lon, tz, _ = OFFICES[agent.office]
+        if agent.closed == 0:
+            seniority, weight = "junior", 0.5
+        else:
+            seniority = "senior" if agent.name in seniors else "mid"
+            weight = min(2.5, max(0.5, round(agent.closed / 50) / 2))
+        skills = [f"product:{slug(p)}" for p in agent.products[:2]]
+        skills += [f"industry:{slug(s)}" for s in agent.sectors[:2]]
+        yield {
+            "id": slug(agent.name), "name": agent.name, "email": _email(agent.name),
+            "teams": agent.group, "role": "rep", "timezone": tz,
+            "weight": "" if weight == 1 else f"{weight:g}", "skills": ";".join(skills),
+            "regions": team, "seniority": seniority, "office_lat": f"{lat}",
+            "office_lon": f"{lon}", "active": "true",
+        }  # fmt: skip
+    for manager, (office, _) in crm.managers.items():
+        _, lat, lon, tz, _ = OFFICES[office]
+        yield {
+            "id": slug(manager), "name": manager, "email": _email(manager), "role": "manager",
+            "timezone": tz, "seniority": "senior", "office_lat": f"{lat}",
+            "office_lon": f"{lon}", "active": "true",
+        }  # fmt: skip
+
+
+def _crm_team_rows(crm: _Crm) -> Iterable[dict[str, str]]:
+    for manager, (office, group) in crm.managers.items():
+        yield {"id": group, "name": f"{office} ({manager})", "owner": slug(manager)}
+
+
+def _crm_history_rows(crm: _Crm, split: date) -> Iterable[dict[str, str]]:
+    import hashlib
+    import statistics
+
+    pipeline = _table("crm", "sales_pipeline.csv")
+    office_of = {a.name: OFFICES[a.office].team for a in crm.agents}
+    sector = {a["account"]: a["sector"] for a in crm.accounts}
+    worked: dict[str, Counter[str]] = defaultdict(Counter)
+    cycles: list[int] = []
+    for opp in pipeline:
+        if _engaged_before(opp, split):
+            if opp["account"]:
+                worked[opp["account"]][office_of[opp["sales_agent"]]] += 1
+            if opp["close_date"]:
+                cycle = date.fromisoformat(opp["close_date"]) - date.fromisoformat(
+                    opp["engage_date"]
+                )
+                cycles.append(cycle.days)
+    typical = timedelta(days=round(statistics.median(cycles)) if cycles else 0)
+    territory = {account: _most(offices)[0] for account, offices in worked.items()}
+    zone = ZoneInfo(CRM_ZONE)
+    rows = []
+    for opp in pipeline:
+        closed = date.fromisoformat(opp["close_date"]) if opp["close_date"] else None
+        if opp["engage_date"]:
+            engaged = date.fromisoformat(opp["engage_date"])
+        elif closed is not None:
+            engaged = closed - typical
+        else:
+            continue  # Prospecting: no moment to replay it at
+        if engaged < split:
+            continue
+        digest = hashlib.sha256(opp["opportunity_id"].encode()).digest()
+        minute = int.from_bytes(digest[:4], "big") % CRM_DAY_MINUTES
+        arrival = datetime.combine(engaged, CRM_DAY_START, tzinfo=zone) + timedelta(minutes=minute)
+        account, stage = opp["account"], opp["deal_stage"]
+        row = dict.fromkeys((*LEAD_COLUMNS, "owner", "outcome", "won_value", "closed_at"), "")
+        row |= {
+            "external_id": opp["opportunity_id"], "company": account,
+            "domain": f"{slug(account)}.com" if account else "",
+            "industry": sector.get(account, ""), "region": territory.get(account, ""),
+            "product": slug(opp["product"]), "value": f"{crm.products[opp['product']]:g}",
+            "source": "crm", "received_at": arrival.isoformat(),
+            "owner": slug(opp["sales_agent"]),
+        }  # fmt: skip
+        if stage in ("Won", "Lost") and closed is not None:
+            row["outcome"] = stage.lower()
+            row["closed_at"] = datetime.combine(closed, CRM_CLOSE_AT, tzinfo=zone).isoformat()
+            if stage == "Won":
+                row["won_value"] = opp["close_value"]
+        rows.append((arrival, row))
+    rows.sort(key=lambda item: item[0])
+    return [row for _, row in rows]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
