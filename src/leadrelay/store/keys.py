@@ -82,6 +82,14 @@ def find_key(conn: Connection, token: str) -> ApiKey | None:
     return _key(row)
 
 
+def live_key_by_prefix(conn: Connection, prefix: str) -> ApiKey | None:
+    """The unrevoked key with this prefix (a signed-in page session holds only the prefix)."""
+    row = conn.execute(
+        select(api_keys).where(api_keys.c.prefix == prefix, api_keys.c.revoked_at.is_(None))
+    ).first()
+    return None if row is None else _key(row)
+
+
 def list_keys(conn: Connection) -> list[ApiKey]:
     return [_key(row) for row in conn.execute(select(api_keys).order_by(api_keys.c.id))]
 
