@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 from tests.builders import NOON, lead
 
 from leadrelay.policy import load_policy_text
+from leadrelay.social import KNOWS, Edge, email_key, rep_key
 from leadrelay.store.org import load_org
 from leadrelay.store.outcomes import record_outcome
 from leadrelay.store.performance import load_performance
+from leadrelay.store.relationships import save_relationships
 from leadrelay.workflow import route_lead, route_many
 
 ROTATION = """\
@@ -100,3 +102,33 @@ def test_modified_round_robin_keeps_merit_picks_in_their_own_ledger(engine: Engi
     assert {d.owner for d in merit} == {"ana"}
     counts = Counter(d.owner for d in rotated)
     assert abs(counts["ana"] - counts["bo"]) <= 1  # base leads stay even
+
+
+SOCIAL = """\
+routes:
+  - {name: warm, to: {reps: [ana, bo, chen]}, strategy: social}
+  - {name: rest, to: {reps: [ana, bo, chen]}, strategy: round_robin}
+"""
+
+
+def test_live_routing_reads_the_stored_relationship_graph(engine: Engine) -> None:
+    dana = email_key("dana@our.co") or ""
+    jo = email_key("jo@acme.com") or ""
+    with engine.begin() as conn:
+        save_relationships(
+            conn,
+            "crm",
+            [
+                Edge(rep_key("bo"), dana, KNOWS, 0.9, b_label="Dana (employee)"),
+                Edge(dana, jo, KNOWS, 0.8),
+            ],
+        )
+    policy = load_policy_text(SOCIAL, reps=REPS, teams={"air", "ent"})
+
+    warm = route_lead(engine, lead(email="jo@acme.com"), policy).decision
+    cold = route_lead(engine, lead(email="someone@else.com"), policy).decision
+
+    assert (warm.route, warm.owner) == ("warm", "bo")
+    assert "ask Dana (employee) for an introduction" in warm.reason
+    assert cold.route == "rest"
+    assert cold.trials[0].outcome == "no eligible rep is connected to the lead"

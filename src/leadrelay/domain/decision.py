@@ -73,7 +73,7 @@ class RouteTrial:
 @dataclass(frozen=True, slots=True)
 class ScreeningStep:
     rule: str
-    kind: str  # reject | score | slab | priority
+    kind: str  # model | reject | score | slab | priority
     matched: bool
     points: float = 0.0
     note: str = ""

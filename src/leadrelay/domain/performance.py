@@ -74,6 +74,14 @@ class RateEstimate:
     won: int
     prior: float  # what the rate was shrunk toward
     counts: bool  # the rep's own sample reached the minimum
+    _said: tuple[str, str] | None = field(default=None, compare=False, repr=False)
+
+    def text(self, segment: str) -> str:
+        """``describe``, remembered: the same estimate is told for lead after lead."""
+        if self._said is None or self._said[0] != segment:
+            object.__setattr__(self, "_said", (segment, self.describe(segment)))
+        assert self._said is not None
+        return self._said[1]
 
     def describe(self, segment: str) -> str:
         where = "all leads" if segment == ALL else f"{segment} leads"
@@ -95,6 +103,13 @@ class Performance:
     reps: Mapping[tuple[str, str], Tally] = field(default_factory=dict)
     teams: Mapping[tuple[str, str], Tally] = field(default_factory=dict)
     self_sourced_wins: Mapping[str, int] = field(default_factory=dict)
+    # (teams, segment) -> prior: the tallies never change, so neither do their rates
+    _priors: dict[tuple[tuple[str, ...], str], float] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _estimates: dict[tuple[str, tuple[str, ...], str, float, int], RateEstimate] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_given(cls, given: Iterable[GivenLead]) -> Performance:
@@ -117,8 +132,14 @@ class Performance:
     def tally(self, rep_id: str, segment: str = ALL) -> Tally:
         return self.reps.get((rep_id, segment), NO_TALLY)
 
-    def prior(self, teams: Iterable[str], segment: str) -> float:
+    def prior(self, teams: tuple[str, ...], segment: str) -> float:
         """The pooled win rate of the rep's teams in the segment, else everyone's, else 0."""
+        known = self._priors.get((teams, segment))
+        if known is None:
+            known = self._priors[(teams, segment)] = self._pooled_rate(teams, segment)
+        return known
+
+    def _pooled_rate(self, teams: tuple[str, ...], segment: str) -> float:
         pooled = NO_TALLY
         for team in teams:
             pooled = pooled.plus(self.teams.get((team, segment), NO_TALLY))
@@ -131,7 +152,7 @@ class Performance:
     def win_rate(
         self,
         rep_id: str,
-        teams: Iterable[str],
+        teams: tuple[str, ...],
         segment: str = ALL,
         *,
         strength: float = 10.0,
@@ -142,8 +163,17 @@ class Performance:
         ``strength`` is how many closed leads the prior is worth (a Beta prior's weight); under
         ``min_closed`` of its own, the rep gets the prior alone.
         """
+        key = (rep_id, teams, segment, strength, min_closed)
+        known = self._estimates.get(key)
+        if known is None:
+            known = self._estimates[key] = self._estimate(*key)
+        return known
+
+    def _estimate(
+        self, rep_id: str, teams: tuple[str, ...], segment: str, strength: float, min_closed: int
+    ) -> RateEstimate:
         tally = self.tally(rep_id, segment)
-        prior = self.prior(tuple(teams), segment)
+        prior = self.prior(teams, segment)
         if tally.closed < max(min_closed, 1):
             return RateEstimate(prior, tally.rate, tally.closed, tally.won, prior, False)
         rate = (tally.won + strength * prior) / (tally.closed + strength)

@@ -12,6 +12,7 @@ from leadrelay.pipeline.strategies.registry import policy_reads
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.org import Org
 from leadrelay.store.performance import cached_performance, load_performance
+from leadrelay.store.relationships import load_graph
 
 
 def add_smart_inputs(
@@ -22,3 +23,5 @@ def add_smart_inputs(
     if "performance" in reads:
         load = load_performance if fresh else cached_performance
         snapshot.performance = load(conn, org.reps)
+    if "social" in reads:
+        snapshot.social = load_graph(conn)  # cached until relationships, reps or accounts change

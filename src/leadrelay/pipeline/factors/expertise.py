@@ -7,7 +7,7 @@ known traits the rep covers, so a lead that names only its industry asks about t
 
 from __future__ import annotations
 
-from leadrelay.domain.rep import Rep
+from leadrelay.domain.rep import Rep, skill_key
 from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer
 from leadrelay.pipeline.strategies.base import RouteContext
 from leadrelay.pipeline.strategies.territory import covers, describe, territory_keys
@@ -21,8 +21,11 @@ class Expertise(Factor):
 
     def for_lead(self, ctx: RouteContext, options: FactorOptions) -> Scorer:
         values = ctx.values
+        # each trait's skill key, worked out once per lead rather than once per rep
         traits = [
-            (kind, str(values[kind])) for kind in SKILL_KINDS if values.get(kind) not in (None, "")
+            (f"{kind} {values[kind]}", skill_key(kind, str(values[kind])))
+            for kind in SKILL_KINDS
+            if values.get(kind) not in (None, "")
         ]
         lead = ctx.lead
         place = territory_keys(lead)
@@ -33,7 +36,8 @@ class Expertise(Factor):
         def score(rep: Rep) -> FactorScore:
             if not asked:
                 return FactorScore(0.0, "the lead names no industry, product, type or place")
-            known = [f"{kind} {value}" for kind, value in traits if rep.has_skill(kind, value)]
+            skills = rep.skills
+            known = [shown for shown, key in traits if key in skills]
             if where is not None and rep.regions and covers(rep, place, postal):
                 known.append(f"region {where}")
             if not known:

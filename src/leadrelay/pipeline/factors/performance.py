@@ -30,6 +30,6 @@ class PerformanceFactor(Factor):
                 strength=options.prior_strength,
                 min_closed=options.min_closed,
             )
-            return FactorScore(estimate.rate, estimate.describe(segment))
+            return FactorScore(estimate.rate, estimate.text(segment))
 
         return score

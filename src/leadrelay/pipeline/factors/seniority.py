@@ -33,8 +33,13 @@ class SeniorityFit(Factor):
         else:
             why = "a low-value, low-priority lead"
 
+        # three levels: three answers per lead
+        answers = {
+            level: FactorScore(1.0 - abs(need - LEVEL[level]), f"{level.value} rep for {why}")
+            for level in Seniority
+        }
+
         def score(rep: Rep) -> FactorScore:
-            value = 1.0 - abs(need - LEVEL[rep.seniority])
-            return FactorScore(value, f"{rep.seniority.value} rep for {why}")
+            return answers[rep.seniority]
 
         return score
