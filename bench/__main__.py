@@ -11,7 +11,10 @@ from rich.table import Table
 
 from bench.common import Result, console, machine, say
 
-BENCHMARKS = ("decide", "raw", "live", "bulk", "api", "accounts")
+BENCHMARKS = (
+    *("decide", "raw", "live", "bulk", "api", "accounts"),
+    *("score", "social", "smart", "notify"),
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from leadrelay import settings
+from leadrelay.cli_score import score_app
 from leadrelay.domain import Decision, Lead, Status
 from leadrelay.errors import InputFileError, LeadRelayError, Problem, did_you_mean
 from leadrelay.explain import explain_lines
@@ -42,6 +43,7 @@ keys_app = typer.Typer(help="API keys for the HTTP service.", no_args_is_help=Tr
 app.add_typer(load_app, name="load")
 app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
+app.add_typer(score_app, name="score")
 
 out = Console()
 err = Console(stderr=True)
@@ -142,6 +144,49 @@ def load_accounts(path: Path, db: DbOption = None) -> None:
     _load("accounts", path, db)
 
 
+@load_app.command("relationships")
+def load_relationships(
+    path: Annotated[
+        Path,
+        typer.Argument(help="LinkedIn Connections.csv, a CRM owner file, or a,b,kind,strength."),
+    ],
+    file_format: Annotated[
+        str | None,
+        typer.Option("--format", help="connections, crm or generic (default: from the header)."),
+    ] = None,
+    employee: Annotated[
+        str | None,
+        typer.Option(
+            "--employee", help="Whose Connections.csv: a rep id, an email, or 'Name <email>'."
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Import name whose edges this file replaces.")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Load relationships for social routing; re-loading a source replaces its edges."""
+    from datetime import date
+
+    from leadrelay.files.relationships import read_relationships
+    from leadrelay.store import rep_ids
+    from leadrelay.store.relationships import save_relationships
+
+    with _reported(), _engine(db) as engine, engine.begin() as conn:
+        read = read_relationships(
+            path, format=file_format, employee=employee, known_reps=rep_ids(conn),
+            today=date.today(), source=source,
+        )  # fmt: skip
+        replaced = save_relationships(conn, read.source, read.edges)
+    note = f", replacing {replaced}" if replaced else ""
+    out.print(
+        f"loaded {len(read.edges)} relationships ({read.format}) from {path}"
+        f" as {read.source!r}{note}",
+        highlight=False,
+        markup=False,
+    )
+
+
 @policy_app.command("check")
 def policy_check(
     path: Path,
@@ -156,7 +201,9 @@ def policy_check(
     with _reported():
         text = _read_text(path)
         reps, teams = _org_names(db) if org else (None, None)
-        compiled = load_policy_text(text, source=str(path), reps=reps, teams=teams)
+        compiled = load_policy_text(
+            text, source=str(path), reps=reps, teams=teams, base_dir=path.parent
+        )
     checked = "names checked against the org" if reps else "names not checked (no org loaded)"
     out.print(
         f"[green]ok[/]: {path} — {len(compiled.routes)} routes, "
@@ -181,25 +228,102 @@ def _read_text(path: Path) -> str:
 
 @app.command()
 def route(
-    leads: Annotated[
-        Path,
-        typer.Argument(help="Leads CSV (leads.csv columns; Salesforce/HubSpot headers mapped)."),
-    ],
     policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    leads: Annotated[
+        Path | None,
+        typer.Argument(help="Leads CSV (leads.csv columns; Salesforce/HubSpot headers mapped)."),
+    ] = None,
     out_file: OutOption = None,
     dry_run: DryRunOption = False,
     mapping: MapOption = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of a file, with --dry-run: re-decide the stored leads received since"
+            " (30d, 12h, 2w or ISO time) and list those whose owner would change."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="With --since: print JSON.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Route a file of leads in file order, each at its own received_at."""
+    """Route a file of leads in file order, each at its own received_at; or, with --dry-run
+    --since, show what a new policy would change for the leads already stored."""
     with _reported():
+        if (leads is None) == (since is None):
+            why = "give a leads file or --since (one of them)"
+            raise InputFileError(Problem(why, field="--since"))
+        if since is not None and not dry_run:
+            why = "--since re-decides stored leads without writing: add --dry-run"
+            raise InputFileError(Problem(why, field="--since"))
         if out_file is not None:
             _check_writable(out_file)  # before routing, so a failed write never follows a commit
         with _engine(db) as engine:
+            if since is not None:
+                _route_diff(since, policy, out_file, as_json=as_json, engine=engine)
+                return
+            assert leads is not None
             results = _route_file(
                 leads, policy, out_file, dry_run=dry_run, mapping=mapping, engine=engine
             )
     _print_summary(results, dry_run=dry_run)
+
+
+def _route_diff(
+    since_text: str, policy_path: Path, out_file: Path | None, *, as_json: bool, engine: Engine
+) -> None:
+    """Re-decide the stored leads since ``since_text`` under the policy file; print the changes."""
+    import json
+
+    from leadrelay import store
+    from leadrelay.analytics.diff import stored_diff, write_changes
+    from leadrelay.analytics.report import parse_since
+    from leadrelay.policy import load_policy_text
+
+    now = datetime.now(UTC)
+    since = parse_since(since_text, now)
+    assert since is not None
+    text = _read_text(policy_path)
+    with store.reader(engine).connect() as conn:
+        compiled = load_policy_text(
+            text,
+            source=str(policy_path),
+            reps=store.rep_ids(conn),
+            teams=store.team_ids(conn),
+            base_dir=policy_path.parent,
+        )
+        diff = stored_diff(conn, compiled, since=since, now=now)
+        conn.rollback()
+    if out_file is not None:
+        write_changes(out_file, diff.changes)
+    if as_json:
+        print(json.dumps(diff.as_dict(), indent=2))
+        return
+    if out_file is not None:
+        out.print(f"wrote {len(diff.changes)} changes to {out_file}")
+    changes = Table(
+        title=f"Dry run since {since:%Y-%m-%d %H:%M}: {len(diff.changes)} of {diff.leads}"
+        " stored leads would change (nothing written)"
+    )
+    for column in ("lead", "external id", "old owner", "new owner", "old route", "new route"):
+        changes.add_column(column)
+    shown = diff.changes[:_MAX_CHANGES_SHOWN]
+    for c in shown:
+        changes.add_row(
+            str(c.lead_id), c.external_id or "", c.old_owner or f"({c.old_status})",
+            c.new_owner or f"({c.new_status})", c.old_route or "-", c.new_route or "-",
+        )  # fmt: skip
+    out.print(changes)
+    if len(diff.changes) > len(shown):
+        out.print(f"... and {len(diff.changes) - len(shown)} more (--out FILE lists them all)")
+    reps = Table(title="Leads assigned per rep in the window: stored -> new policy")
+    for column in ("rep", "stored", "new", "change"):
+        reps.add_column(column, justify="left" if column == "rep" else "right")
+    for r in diff.reps:
+        reps.add_row(r.rep, str(r.before), str(r.after), f"{r.delta:+d}" if r.delta else "0")
+    out.print(reps)
+
+
+_MAX_CHANGES_SHOWN = 50
 
 
 def _route_file(
@@ -219,7 +343,9 @@ def _route_file(
         reps, teams = store.rep_ids(conn), store.team_ids(conn)
     if not reps:
         raise InputFileError(Problem("no reps loaded yet: run `leadrelay load reps FILE` first"))
-    compiled = load_policy_text(text, source=str(policy_path), reps=reps, teams=teams)
+    compiled = load_policy_text(
+        text, source=str(policy_path), reps=reps, teams=teams, base_dir=policy_path.parent
+    )
     return _route_leads(leads_path, compiled, out_file, dry_run=dry_run, mapping=mapping,
                         engine=engine)  # fmt: skip
 
@@ -547,11 +673,17 @@ def worker(
     starttls: Annotated[bool, typer.Option(help="Upgrade the SMTP connection with STARTTLS.")] = (
         False
     ),
-    poll: Annotated[float, typer.Option(help="Seconds between rounds when idle.")] = 1.0,
+    poll: Annotated[
+        float, typer.Option(help="Seconds between rounds when idle (bounds notify latency).")
+    ] = 0.25,
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    timers: Annotated[
+        bool, typer.Option(help="Run SLA timers (breach: reassign and escalate) too.")
+    ] = True,
     db: DbOption = None,
 ) -> None:
-    """Deliver notifications from the outbox (email, webhooks) until interrupted."""
+    """Deliver notifications from the outbox (email, webhooks) and run SLA timers until
+    interrupted. Several workers may run at once on PostgreSQL."""
     import os
     import signal
     import threading
@@ -564,11 +696,14 @@ def worker(
             host=smtp_host, port=smtp_port, sender=smtp_from, username=smtp_user,
             password=os.environ.get(smtp_password_env), starttls=starttls,
         ),
-        poll_s=poll,
+        poll_s=poll, timers=timers,
     )  # fmt: skip
 
     def show(report: RoundReport) -> None:
         err.print(f"delivered {report.delivered}, failed {report.failed} (will retry)")
+        if report.breached or report.met or report.timer_errors:
+            err.print(f"SLA timers: {report.breached} breached (reassigned, escalated),"
+                      f" {report.met} met, {report.timer_errors} failed")  # fmt: skip
         for line in report.errors[:5]:
             err.print(f"  {line}", highlight=False, markup=False)
 
@@ -750,6 +885,223 @@ def demo(
         f"\nDatabase: {url}. Try: leadrelay explain 1 --db {url}  |  leadrelay ledger --db {url}",
         soft_wrap=True,
     )
+
+
+# --- measurement: experiments, simulation (issue 6) -------------------------------------------
+
+experiment_app = typer.Typer(help="Experiments: a challenger route against control.",
+                             no_args_is_help=True)  # fmt: skip
+app.add_typer(experiment_app, name="experiment")
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+@experiment_app.command("report")
+def experiment_report(
+    name: Annotated[str, typer.Argument(help="The experiment's name in the policy.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only leads that arrived since: 30d, 12h, 2w or ISO time.")
+    ] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Per arm: leads, contact, conversion and win rates (95% Wilson), and a z-test each."""
+    import json
+
+    from leadrelay.analytics.experiment import stored_experiment_report
+    from leadrelay.analytics.report import parse_since
+
+    with _reported(), _engine(db) as engine, engine.connect() as conn:
+        start = parse_since(since, datetime.now(UTC))
+        report = stored_experiment_report(conn, name, since=start)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+        return
+    table = Table(title=f"Experiment {name}")
+    for column in ("arm", "leads", "contacted", "converted", "won", "lost"):
+        table.add_column(column, justify="left" if column == "arm" else "right")
+    for metric in ("contact", "conversion", "win"):
+        table.add_column(f"{metric} rate (95% CI)", justify="right")
+    for arm in (report.control, report.challenger):
+        table.add_row(
+            arm.arm, str(arm.leads), str(arm.contacted), str(arm.converted), str(arm.won),
+            str(arm.lost), *(_interval(arm.rate(m)) for m in ("contact", "conversion", "win")),
+        )  # fmt: skip
+    out.print(table)
+    tests = Table(title=f"Challenger vs control (two-proportion z-test, alpha {report.alpha:g})")
+    for column in ("rate", "difference", "z", "p", "verdict", "why"):
+        tests.add_column(column)
+    for c in report.comparisons:
+        tests.add_row(
+            c.metric,
+            "-" if c.difference is None else f"{c.difference * 100:+.1f} pt",
+            "-" if c.z is None else f"{c.z:.2f}",
+            "-" if c.p_value is None else f"{c.p_value:.3g}",
+            c.verdict,
+            c.note,
+        )
+    out.print(tests)
+
+
+def _interval(rate: Any) -> str:
+    if rate.rate is None:
+        return "-"
+    if rate.low is None:
+        return f"{rate.rate:.1%}"
+    return f"{rate.rate:.1%} ({rate.low:.1%}-{rate.high:.1%})"
+
+
+def _money(mean: Any) -> str:
+    if mean.mean is None:
+        return "-"
+    if mean.low is None:
+        return f"{mean.mean:,.0f}"
+    return f"{mean.mean:,.0f} ({mean.low:,.0f}-{mean.high:,.0f})"
+
+
+@app.command()
+def simulate(
+    policy: Annotated[Path, typer.Option("--policy", "-p", help="Policy YAML file.")],
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            help="History CSV/JSON: leads.csv columns + owner, outcome, won_value, closed_at."
+        ),
+    ] = None,
+    crm: Annotated[
+        bool, typer.Option("--crm", help="Replay the shipped CRM dataset (docs/simulation.md).")
+    ] = False,
+    reps: Annotated[Path | None, typer.Option(help="Reps file (default: the database's).")] = None,
+    teams: Annotated[Path | None, typer.Option(help="Teams file (with --reps).")] = None,
+    accounts: Annotated[Path | None, typer.Option(help="Accounts file (with --reps).")] = None,
+    as_json: JsonOption = False,
+    db: DbOption = None,
+) -> None:
+    """Replay past leads in arrival order through the policy; loads, SLA risk, outcomes."""
+    import json
+    import tempfile
+
+    from leadrelay.analytics.simulate import crm_inputs, org_from_files
+    from leadrelay.analytics.simulate import simulate as replay
+    from leadrelay.files.history import read_history
+    from leadrelay.policy import load_policy_text
+
+    with _reported():
+        if (history is None) == (not crm):
+            why = "give --history FILE or --crm (one of them)"
+            raise InputFileError(Problem(why, field="--history"))
+        if ((teams or accounts) and reps is None) or (crm and reps is not None):
+            why = "--teams and --accounts go with --reps; --crm brings its own org"
+            raise InputFileError(Problem(why, field="--reps"))
+        text = _read_text(policy)
+        if crm:
+            with tempfile.TemporaryDirectory(prefix="leadrelay-crm-") as workdir:
+                org, account_list, rows = crm_inputs(Path(workdir))
+        elif reps is not None:
+            org, account_list = org_from_files(reps, teams, accounts)
+        else:
+            from leadrelay.store import load_org
+            from leadrelay.store.org import list_accounts
+
+            with _engine(db) as engine, engine.connect() as conn:
+                org, account_list = load_org(conn), list_accounts(conn)
+            if not org.reps:
+                why = "no reps loaded: run `leadrelay load reps FILE` first, or give --reps"
+                raise InputFileError(Problem(why, field="--reps"))
+        compiled = load_policy_text(
+            text,
+            source=str(policy),
+            reps=set(org.reps),
+            teams=set(org.teams),
+            base_dir=policy.parent,
+        )
+        if history is not None:
+            rows = read_history(history, fields=dict(compiled.model.fields))
+        result = replay(rows, compiled, org, accounts=account_list)
+    if as_json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    _print_simulation(result)
+
+
+def _print_simulation(sim: Any) -> None:
+    span = f"{sim.first:%Y-%m-%d} to {sim.last:%Y-%m-%d}" if sim.first else "no leads"
+    given = sum(r.leads for r in sim.reps)
+    out.print(f"Replayed {sim.leads} leads ({span}): {given} given to reps, "
+              f"SLA risk {sum(sim.sla_risk.values())} ({sim.sla_risk['off_hours']} off hours, "
+              f"{sim.sla_risk['near_cap']} near a cap)", highlight=False)  # fmt: skip
+    if sim.not_placed:
+        missed = Table(title="Not given to a rep, and why")
+        missed.add_column("why")
+        missed.add_column("leads", justify="right")
+        for why, count in sim.not_placed.items():
+            missed.add_row(why, str(count))
+        out.print(missed)
+    reps = Table(title="Per rep: simulated vs historical leads, daily load, SLA risk")
+    for column in ("rep", "leads", "history", "max/day", "cap/day", "days at cap", "at risk"):
+        reps.add_column(column, justify="left" if column == "rep" else "right")
+    for r in sim.reps:
+        if r.leads or r.historical:
+            reps.add_row(r.rep, str(r.leads), str(r.historical), str(r.max_per_day),
+                         "-" if r.cap_per_day is None else str(r.cap_per_day),
+                         str(r.days_at_cap), str(r.sla_risk))  # fmt: skip
+    out.print(reps)
+    e = sim.estimate
+    share = f"{e.matched / e.closed:.0%}" if e.closed else "-"
+    est = Table(title=f"Outcomes, replay method: {e.matched} of {e.closed} closed leads "
+                      f"({share}) went to their historical owner")  # fmt: skip
+    for column in ("", "closed leads", "win rate (95% CI)", "won value per lead (95% CI)"):
+        est.add_column(column, justify="left" if not column else "right")
+    est.add_row("policy (matched leads)", str(e.matched), _interval(e.win_rate),
+                _money(e.value_per_lead))  # fmt: skip
+    est.add_row("history (all closed)", str(e.closed), _interval(e.historical_win_rate),
+                _money(e.historical_value_per_lead))  # fmt: skip
+    out.print(est)
+
+
+# --- manual assignment (workflows.md) -----------------------------------------------------
+
+
+@app.command("assign")
+def assign_lead(
+    lead_id: Annotated[int, typer.Argument(help="The lead's id.", min=1)],
+    to: Annotated[
+        str | None, typer.Option("--to", help="The rep; omitted = whoever the policy picks.")
+    ] = None,
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = "",
+    by: Annotated[str, typer.Option("--by", help="Who is assigning.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Assign or reassign one lead, to a rep or by the active policy, with a reason."""
+    from leadrelay.workflow.reroute import reassign
+
+    with _reported(), _engine(db) as engine:
+        done = reassign(engine, lead_id, by, reason, to=to)
+    who = done.owner or "the manager queue"
+    out.print(f"lead {done.lead_id}: {done.status}, {who} (was {done.previous_owner or '-'})")
+
+
+@app.command("reassign")
+def reassign_open(
+    rep: Annotated[str, typer.Option("--rep", help="The rep whose open leads move on.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept in the audit trail).")] = "",
+    deactivate: Annotated[
+        bool, typer.Option("--deactivate", help="Also mark the rep inactive (they left).")
+    ] = False,
+    by: Annotated[str, typer.Option("--by", help="Who is reassigning.")] = "cli",
+    db: DbOption = None,
+) -> None:
+    """Re-route every open lead of a rep by the active policy, one lead at a time."""
+    from leadrelay.workflow.reroute import reassign_rep
+
+    with _reported(), _engine(db) as engine:
+        report = reassign_rep(engine, rep, by, reason, deactivate=deactivate)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.counts().items()))
+    out.print(f"{rep}: {len(report.moved)} open lead(s) moved ({counts or 'none'})"
+              + ("; rep deactivated" if report.deactivated else ""))  # fmt: skip
+    for done in report.moved:
+        out.print(f"  lead {done.lead_id} -> {done.owner or done.status}", highlight=False)
+    for lead_id, why in report.failed:
+        err.print(f"  lead {lead_id} not moved: {why}", highlight=False, markup=False)
 
 
 def main() -> None:

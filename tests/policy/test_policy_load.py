@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 from textwrap import dedent
 from typing import Any
@@ -83,10 +84,10 @@ def test_design_example_loads() -> None:
     assert [r.line for r in policy.routes] == [17, 21, 25, 29]
     assert policy.routes[1].target.reps == ("ana", "bo", "chen")
     assert policy.routes[3].when is None
-    assert policy.routes[3].sla == {
-        "claim_within": "2h",
-        "then": {"team": "sdr", "strategy": "round_robin"},
-    }
+    sla = policy.routes[3].sla
+    assert sla is not None and sla.deadlines == (("claim", timedelta(hours=2)),)
+    assert sla.fallback is not None and sla.fallback.target.team == "sdr"
+    assert sla.fallback.strategy == "round_robin"
     assert [name for name, _ in policy.reject] == ["not-served"]
     assert [(name, points) for name, _, points in policy.score] == [
         ("employees >= 1000", 30),

@@ -32,8 +32,10 @@ TABLES = {
     "idempotency_keys",
     "lead_keys",
     "outbox",
+    "relationships",
+    "sla_timers",
 }
-HEAD = "0004"
+HEAD = "0006"
 
 
 def _revision(engine: sa.Engine) -> str | None:

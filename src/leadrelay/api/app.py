@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import __version__, settings
-from leadrelay.api import errors, kpis, leads, org, policy
+from leadrelay.api import errors, experiments, kpis, leads, org, policy
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
 
@@ -52,8 +52,9 @@ def create_app(
     )
     app.state.service = Service(store)
     errors.install(app)
-    for router in (leads.router, org.router, policy.router, kpis.router):
+    for router in (leads.router, org.router, policy.router, kpis.router, experiments.router):
         app.include_router(router, prefix="/v1")
+    _with_pages(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -62,6 +63,16 @@ def create_app(
     _with_body_schemas(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
+
+
+def _with_pages(app: FastAPI) -> None:
+    """The web pages (not in the OpenAPI schema) and their assets, served locally."""
+    from starlette.staticfiles import StaticFiles
+
+    from leadrelay import web
+
+    app.include_router(web.router)
+    app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
 
 
 def app_from_env() -> FastAPI:

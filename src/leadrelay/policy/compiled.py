@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from leadrelay.domain.rep import Caps
 from leadrelay.policy.conditions import Condition
-from leadrelay.policy.schema import PolicyModel
+from leadrelay.policy.schema import PolicyModel, SlaModel
+
+if TYPE_CHECKING:
+    from leadrelay.scoring.model import LeadModel
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,21 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class CompiledSla:
+    """A route's deadlines, checked: durations parsed, the ``then`` target compiled."""
+
+    model: SlaModel
+    deadlines: tuple[tuple[str, timedelta], ...]  # (accept|contact|claim|handoff, duration)
+    business_hours: bool = True
+    action: str = "reassign"  # reassign | manual | route (then ``fallback``)
+    fallback: CompiledRoute | None = None  # ``then: {target, strategy}``; its target may be empty
+    escalate_to: str | None = "team_owner"
+
+    def within(self, kind: str) -> timedelta | None:
+        return dict(self.deadlines).get(kind)
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledRoute:
     name: str
     when: Condition | None
@@ -31,7 +50,7 @@ class CompiledRoute:
     strategy: str
     params: BaseModel  # the strategy's own validated parameters
     off_hours: bool = False
-    sla: dict[str, Any] | None = None
+    sla: CompiledSla | None = None
     line: int | None = None  # where the route starts in the policy file
 
 
@@ -54,6 +73,9 @@ class CompiledPolicy:
     experiments: tuple[CompiledExperiment, ...] = ()
     default_caps: Caps = field(default_factory=Caps)
     existing_account_owner: bool = False
+    # screening.score_model: loaded once here; its probability goes into ``score_field``
+    score_model: LeadModel | None = None
+    score_field: str = "model_score"
     text: str = ""
     digest: str = ""  # sha256 of the text: identifies the policy before it is stored
     revision: int = 0  # the store's version number once stored; 0 for an unstored file

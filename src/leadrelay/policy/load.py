@@ -22,8 +22,14 @@ from pydantic_core import ErrorDetails
 
 from leadrelay.domain.lead import LEAD_FIELDS
 from leadrelay.domain.rep import Caps
-from leadrelay.errors import PolicyError, Problem, did_you_mean
-from leadrelay.policy.compiled import CompiledExperiment, CompiledPolicy, CompiledRoute, Target
+from leadrelay.errors import LeadRelayError, PolicyError, Problem, did_you_mean
+from leadrelay.policy.compiled import (
+    CompiledExperiment,
+    CompiledPolicy,
+    CompiledRoute,
+    CompiledSla,
+    Target,
+)
 from leadrelay.policy.conditions import SCREENING_FIELDS, Condition, ConditionError, symbol_types
 from leadrelay.policy.schema import (
     FIELD_TYPES,
@@ -32,18 +38,21 @@ from leadrelay.policy.schema import (
     RejectRule,
     RouteModel,
     ScoreRule,
+    SlaThenModel,
     StrategyModel,
     TargetModel,
 )
 
 if TYPE_CHECKING:
     from leadrelay.pipeline.strategies.base import Strategy
+    from leadrelay.scoring.model import LeadModel
 
 Loc = tuple[str | int, ...]
 _M = TypeVar("_M", bound=BaseModel)
 _SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TARGET_REPS = ("rep", "reps", "owner")
 _TARGET_TEAMS = ("team", "teams")
+SLA_ESCALATE_ROLES = ("team_owner", "manager")
 # What each kind of condition may read: screening results exist only after their step.
 _SCOPE_HIDES = {
     "reject": frozenset(SCREENING_FIELDS),
@@ -70,7 +79,7 @@ def load_policy(
         raise PolicyError(
             Problem(f"cannot read the policy: {exc.strerror}", source=source)
         ) from exc
-    return load_policy_text(text, source, reps=reps, teams=teams)
+    return load_policy_text(text, source, reps=reps, teams=teams, base_dir=Path(path).parent)
 
 
 def load_policy_text(
@@ -79,11 +88,13 @@ def load_policy_text(
     *,
     reps: Collection[str] | None = None,
     teams: Collection[str] | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
 ) -> CompiledPolicy:
     """Check and compile a policy; raise ``PolicyError`` with every problem, return nothing partial.
 
     Rep and team ids are checked only when ``reps`` / ``teams`` are given, so a policy can be
-    checked before the org is loaded.
+    checked before the org is loaded. A relative ``screening.score_model.path`` is taken from
+    ``base_dir`` (the policy file's folder), else from the working directory.
     """
     data, report = _read_yaml(text, source)
     try:
@@ -97,7 +108,7 @@ def load_policy_text(
         # PolicyModel's own duplicate-route check has no location; ours has one
         if not (renamed and error["loc"] == () and error["type"] == "value_error"):
             report.pydantic(error, PolicyModel, ())
-    compiled = _Compiler(report, parts, reps, teams).compile()
+    compiled = _Compiler(report, parts, reps, teams, base_dir).compile()
     if report.problems:
         raise PolicyError(sorted(report.problems, key=_file_order))
     assert model is not None
@@ -308,10 +319,12 @@ class _Parts:
     priority: list[tuple[str, str]]
     routes: list[tuple[int, RouteModel]]
     experiments: list[tuple[int, ExperimentModel]]
+    score_model: tuple[str | None, str] | None = None  # (model path if valid, field)
 
     @classmethod
     def of(cls, model: PolicyModel) -> _Parts:
         screening = model.screening
+        ref = screening.score_model
         return cls(
             fields=dict(model.fields),
             broken_fields=frozenset(),
@@ -320,6 +333,7 @@ class _Parts:
             priority=list(screening.priority.items()),
             routes=list(enumerate(model.routes)),
             experiments=list(enumerate(model.experiments)),
+            score_model=None if ref is None else (ref.path, ref.field),
         )
 
     @classmethod
@@ -343,7 +357,17 @@ class _Parts:
             ],
             routes=_valid_items(RouteModel, data.get("routes")),
             experiments=_valid_items(ExperimentModel, data.get("experiments")),
+            score_model=_salvage_score_model(screening),
         )
+
+
+def _salvage_score_model(screening: Mapping[str, Any]) -> tuple[str | None, str] | None:
+    """The model's field stays known when its entry is broken: no "unknown field" echoes."""
+    if "score_model" not in screening:
+        return None
+    ref = _mapping(screening["score_model"])
+    path, name = ref.get("path"), ref.get("field", "model_score")
+    return (path if isinstance(path, str) and path else None, str(name))
 
 
 def _mapping(value: Any) -> dict[Any, Any]:
@@ -383,6 +407,7 @@ class _Compiled:
     priority: list[tuple[str, Condition]] = field(default_factory=list)
     routes: list[CompiledRoute] = field(default_factory=list)
     experiments: list[CompiledExperiment] = field(default_factory=list)
+    score_model: LeadModel | None = None
 
 
 class _Compiler:
@@ -392,10 +417,15 @@ class _Compiler:
         parts: _Parts,
         reps: Collection[str] | None,
         teams: Collection[str] | None,
+        base_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.report = report
         self.parts = parts
-        types = symbol_types(self._custom_fields(parts.fields))
+        self.base_dir = base_dir
+        custom = self._custom_fields(parts.fields)
+        if parts.score_model is not None and self._score_field(parts.score_model[1], custom):
+            custom[parts.score_model[1]] = "number"  # set by screening before any rule runs
+        types = symbol_types(custom)
         self.scopes = {
             kind: {name: t for name, t in types.items() if name not in hidden}
             for kind, hidden in _SCOPE_HIDES.items()
@@ -424,7 +454,36 @@ class _Compiler:
             e for i, exp in parts.experiments if (e := self.experiment(i, exp)) is not None
         ]
         self.check_shares(parts.experiments)
+        out.score_model = self.score_model()
         return out
+
+    def _score_field(self, name: str, declared: Mapping[str, str]) -> bool:
+        taken = LEAD_FIELDS.keys() | SCREENING_FIELDS.keys() | declared.keys()
+        loc: Loc = ("screening", "score_model", "field")
+        if name in taken:
+            self.report.add(f"{name!r} is already a lead or screening field; choose another", loc)
+        elif not _SYMBOL.fullmatch(name):
+            self.report.add(f"field name {name!r} cannot be used in conditions", loc)
+        else:
+            return True
+        return False
+
+    def score_model(self) -> LeadModel | None:
+        """Load the policy's model once; a file that does not load is a policy problem."""
+        if self.parts.score_model is None or self.parts.score_model[0] is None:
+            return None
+        from leadrelay.scoring.model import load_model
+
+        path = Path(self.parts.score_model[0]).expanduser()
+        if not path.is_absolute() and self.base_dir is not None:
+            path = Path(self.base_dir) / path
+        try:
+            return load_model(path)
+        except LeadRelayError as exc:
+            for problem in exc.problems:
+                where = ("screening", "score_model", "path")
+                self.report.add(f"model {str(path)!r}: {problem.message}", where)
+            return None
 
     def _custom_fields(self, fields: Mapping[str, str]) -> dict[str, str]:
         usable: dict[str, str] = {}
@@ -465,7 +524,7 @@ class _Compiler:
         when = None if route.when is None else self.condition(route.when, (*loc, "when"), "route")
         strategy = self.strategy(route.strategy, (*loc, "strategy"))
         target = self.target(route.to, (*loc, "to"))
-        self.check_sla(route.sla, (*loc, "sla"))
+        sla = self.check_sla(route, (*loc, "sla"))
         if strategy is None or (route.when is not None and when is None):
             return None
         name, params = strategy
@@ -476,7 +535,7 @@ class _Compiler:
             strategy=name,
             params=params,
             off_hours=route.off_hours,
-            sla=route.sla,
+            sla=sla,
             line=self.report.line(loc),
         )
 
@@ -553,15 +612,50 @@ class _Compiler:
         if name not in known:
             self.report.add(f"unknown {kind} {name!r}", loc, did_you_mean(name, known))
 
-    def check_sla(self, sla: Mapping[str, Any] | None, loc: Loc) -> None:
-        """The escalation target is a name reference like a route's ``to``; the rest is free."""
-        then = (sla or {}).get("then")
-        if not isinstance(then, dict):
-            return
-        self.check_names(then, (*loc, "then"))
-        strategy = then.get("strategy")
-        if isinstance(strategy, str):
-            self.strategy_named(strategy, (*loc, "then", "strategy"))
+    def check_sla(self, route: RouteModel, loc: Loc) -> CompiledSla | None:
+        """A route's deadlines: each fits the route's strategy, ``then`` names a known target
+        and strategy, ``escalate_to`` a known rep (or team_owner, manager)."""
+        sla = route.sla
+        if sla is None:
+            return None
+        kind = route.strategy.name
+        for deadline, needs in (("claim_within", "claim"), ("handoff_within", "team")):
+            if getattr(sla, deadline) is not None and kind != needs:
+                self.report.add(
+                    f"{deadline} applies to '{needs}' routes only (this one is {kind!r})",
+                    (*loc, deadline),
+                )
+        escalate = sla.escalate_to
+        if escalate is not None and escalate not in SLA_ESCALATE_ROLES and self.reps is not None:
+            self.check_name(escalate, self.reps, "rep", (*loc, "escalate_to"))
+        fallback = None
+        action = sla.then if isinstance(sla.then, str) else "route"
+        if isinstance(sla.then, SlaThenModel):
+            then = sla.then
+            self.check_names(then.model_dump(), (*loc, "then"))
+            strategy = self.strategy(then.strategy, (*loc, "then", "strategy"))
+            if strategy is None:
+                return None
+            fallback = CompiledRoute(
+                name=f"{route.name}:then",
+                when=None,
+                target=Target(
+                    rep=then.rep, reps=tuple(then.reps or ()), team=then.team,
+                    teams=tuple(then.teams or ()),
+                ),
+                strategy=strategy[0],
+                params=strategy[1],
+                off_hours=route.off_hours,
+                line=self.report.line((*loc, "then")),
+            )  # fmt: skip
+        return CompiledSla(
+            model=sla,
+            deadlines=sla.deadlines(),
+            business_hours=sla.business_hours,
+            action=action,
+            fallback=fallback,
+            escalate_to=escalate,
+        )
 
     def check_shares(self, experiments: list[tuple[int, ExperimentModel]]) -> None:
         total = sum(experiment.share for _, experiment in experiments)
@@ -592,6 +686,8 @@ def _assemble(model: PolicyModel, compiled: _Compiled, text: str) -> CompiledPol
         experiments=tuple(compiled.experiments),
         default_caps=Caps(per_day=caps.per_day, per_week=caps.per_week, per_month=caps.per_month),
         existing_account_owner=model.matching.existing_account == "account_owner",
+        score_model=compiled.score_model,
+        score_field=ref.field if (ref := model.screening.score_model) else "model_score",
         text=text,
         digest=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -330,3 +330,44 @@ def insert_on(backend: Connection | str, table: Table) -> postgresql.Insert | sq
     if name == "sqlite":
         return sqlite.insert(table)
     raise StoreError(f"leadrelay supports SQLite and PostgreSQL, not {name}")
+
+
+# social graph
+# Edges of the relationship graph (social/graph.py). ``a``/``b`` are node keys ("rep:ana",
+# "person:jo@acme.com", "company:acme", "domain:acme.com"); ``kind`` "alias" says two keys name
+# one node. ``source`` names the import that wrote the row ("linkedin:ana", "crm",
+# "file:rels.csv"): re-importing a source replaces its rows.
+relationships = Table(
+    "relationships",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(255), nullable=False, index=True),
+    Column("a", String(512), nullable=False),
+    Column("a_label", Text, nullable=False, server_default=""),
+    Column("b", String(512), nullable=False),
+    Column("b_label", Text, nullable=False, server_default=""),
+    Column("kind", String(32), nullable=False),
+    Column("strength", Float, nullable=False),
+)
+
+# SLA timers
+# One deadline on one assignment (workflow/sla.py): written in the transaction that made the
+# assignment, done when the worker handles it (``outcome`` met: the watched step happened or
+# the lead moved on; breached). ``since`` is the watched assignment's ``assigned_at``: a lead
+# that moved since is no longer watched by it. ``claimed_until`` is a worker's lease.
+sla_timers = Table(
+    "sla_timers",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("lead_id", BigId, ForeignKey("leads.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # accept | contact | claim | handoff
+    Column("status", String(16), nullable=False),  # the lead's status it watches
+    Column("holder", String(128)),  # the rep on the clock (owner, or pool/team owner)
+    Column("route", String(128)),
+    Column("since", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("claimed_until", UTCDateTime),
+    Column("done_at", UTCDateTime),
+    Column("outcome", String(16)),
+    Index("ix_sla_timers_due", "done_at", "due_at"),
+)
