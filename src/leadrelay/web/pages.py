@@ -8,6 +8,7 @@ changed; without JavaScript the same forms post and get the whole page back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -184,17 +185,57 @@ def _inbox_answer(
     )
 
 
-@router.post("/inbox/{lead_id}/accept")
-def accept(request: Request, lead_id: LeadId, viewer: Rep) -> Response:
+def _attempt(run: Callable[[], str]) -> tuple[int, str]:
+    """Run one hand-off: its success message with 200, or the refusal with its HTTP status
+    (404 no such lead or rep, 409 someone was first or no policy, 422 not allowed)."""
     from leadrelay.workflow.handoff import HandoffError
-    from leadrelay.workflow.handoff import accept as accept_lead
 
     try:
-        accept_lead(service(request).engine, lead_id, viewer.key.rep_id or "")
+        return 200, run()
     except HandoffError as exc:
-        code = 404 if exc.missing else 409
-        return _inbox_answer(request, viewer, lead_id, code, exc.problems[0].message)
-    return _inbox_answer(request, viewer, lead_id, 200, "Accepted.")
+        return (404 if exc.missing else 409 if exc.conflict else 422), exc.problems[0].message
+    except NoPolicyError as exc:
+        return 409, exc.problems[0].message
+
+
+def _result_row(
+    request: Request,
+    viewer: Viewer,
+    lead_id: int,
+    status: int,
+    message: str,
+    *,
+    link: str | None,
+    columns: int,
+) -> Response:
+    """One table row, for htmx, saying what became of the lead in place of its old row."""
+    return page(
+        request,
+        "_result_row.html",
+        viewer,
+        status=status,
+        lead_id=lead_id,
+        message=message,
+        ok=status < 400,
+        link=link,
+        columns=columns,
+    )
+
+
+def _by(viewer: Viewer) -> str:
+    """Who did it, for the audit trail: the rep, else the key's role and prefix."""
+    return viewer.key.rep_id or f"{viewer.key.role} key {viewer.key.prefix}"
+
+
+@router.post("/inbox/{lead_id}/accept")
+def accept(request: Request, lead_id: LeadId, viewer: Rep) -> Response:
+    from leadrelay.workflow.handoff import accept as accept_lead
+
+    def run() -> str:
+        accept_lead(service(request).engine, lead_id, viewer.key.rep_id or "")
+        return "Accepted."
+
+    return _inbox_answer(request, viewer, lead_id, *_attempt(run))
 
 
 @router.post("/inbox/{lead_id}/decline")
@@ -204,30 +245,18 @@ def decline(
     viewer: Rep,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    from leadrelay.workflow.handoff import HandoffError
     from leadrelay.workflow.reroute import decline as decline_lead
 
     svc = service(request)
-    try:
+
+    def run() -> str:
         decline_lead(svc.engine, lead_id, viewer.key.rep_id or "", reason, policy=svc.policy())
-    except HandoffError as exc:
-        code = 404 if exc.missing else 409 if exc.conflict else 422
-        return _inbox_answer(request, viewer, lead_id, code, exc.problems[0].message)
-    except NoPolicyError as exc:
-        return _inbox_answer(request, viewer, lead_id, 409, exc.problems[0].message)
-    message = "Declined: the lead was handed on and will not come back to you."
-    if is_htmx(request):
-        return page(
-            request,
-            "_result_row.html",
-            viewer,
-            lead_id=lead_id,
-            message=message,
-            ok=True,
-            link=None,
-            columns=8,
-        )
-    return _inbox_answer(request, viewer, lead_id, 200, message)
+        return "Declined: the lead was handed on and will not come back to you."
+
+    status, message = _attempt(run)
+    if status < 400 and is_htmx(request):
+        return _result_row(request, viewer, lead_id, status, message, link=None, columns=8)
+    return _inbox_answer(request, viewer, lead_id, status, message)
 
 
 @router.post("/inbox/{lead_id}/outcome")
@@ -282,24 +311,25 @@ def claim(request: Request, lead_id: LeadId, viewer: Rep) -> Response:
     from leadrelay.workflow.handoff import HandoffError
     from leadrelay.workflow.handoff import claim as claim_lead
 
-    try:
-        claim_lead(service(request).engine, lead_id, viewer.key.rep_id or "")
-        status, message = 200, "Claimed: it is yours now, in your inbox."
-    except HandoffError as exc:
-        status = 404 if exc.missing else 409 if exc.conflict else 422
-        message = LOST_RACE if exc.conflict else exc.problems[0].message
+    svc = service(request)
+
+    def run() -> str:
+        try:
+            policy = svc.policy()  # tells the new owner and starts its deadlines
+        except NoPolicyError:
+            policy = None
+        try:
+            claim_lead(svc.engine, lead_id, viewer.key.rep_id or "", policy=policy)
+        except HandoffError as exc:
+            if exc.conflict:
+                raise HandoffError(LOST_RACE, conflict=True) from exc
+            raise
+        return "Claimed: it is yours now, in your inbox."
+
+    status, message = _attempt(run)
     if is_htmx(request):
-        return page(
-            request,
-            "_result_row.html",
-            viewer,
-            status=status,
-            lead_id=lead_id,
-            message=message,
-            ok=status < 400,
-            link="/inbox" if status < 400 else None,
-            columns=7,
-        )
+        link = "/inbox" if status < 400 else None
+        return _result_row(request, viewer, lead_id, status, message, link=link, columns=7)
     caps = _default_caps(request)
     with _reading(request).connect() as conn:
         view = rep_views.claimable(conn, viewer.key.rep_id or "", caps, _now())
@@ -353,31 +383,20 @@ def assign(
     rep: Annotated[str, Form(max_length=128)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    from leadrelay.workflow.handoff import HandoffError
     from leadrelay.workflow.handoff import assign as assign_lead
 
     svc = service(request)
-    try:
-        by = viewer.key.rep_id or f"{viewer.key.role} key {viewer.key.prefix}"
-        done = assign_lead(svc.engine, lead_id, rep, reason=reason, by=by, policy=svc.policy())
-        status, message = 200, f"Assigned to {done.owner}."
-    except HandoffError as exc:
-        status = 404 if exc.missing else 409 if exc.conflict else 422
-        message = exc.problems[0].message
-    except NoPolicyError as exc:
-        status, message = 409, exc.problems[0].message
-    if is_htmx(request):
-        return page(
-            request,
-            "_result_row.html",
-            viewer,
-            status=status,
-            lead_id=lead_id,
-            message=message,
-            ok=status < 400,
-            link=f"/leads/{lead_id}",
-            columns=6,
+
+    def run() -> str:
+        done = assign_lead(
+            svc.engine, lead_id, rep, reason=reason, by=_by(viewer), policy=svc.policy()
         )
+        return f"Assigned to {done.owner}."
+
+    status, message = _attempt(run)
+    if is_htmx(request):
+        link = f"/leads/{lead_id}"
+        return _result_row(request, viewer, lead_id, status, message, link=link, columns=6)
     notice, problem = (message, None) if status < 400 else (None, message)
     return _console(request, viewer, status, notice=notice, problem=problem)
 
@@ -391,32 +410,19 @@ def reassign(
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     """Move one lead: to the rep named, or (none named) to whoever the policy picks now."""
-    from leadrelay.workflow.handoff import HandoffError
     from leadrelay.workflow.reroute import reassign as reassign_lead
 
     svc = service(request)
-    by = viewer.key.rep_id or f"{viewer.key.role} key {viewer.key.prefix}"
-    try:
-        done = reassign_lead(svc.engine, lead, by, reason, to=to or None, policy=svc.policy())
-        status = 200
-        message = f"Reassigned: now {done.status}" + (f", {done.owner}." if done.owner else ".")
-    except HandoffError as exc:
-        status = 404 if exc.missing else 409 if exc.conflict else 422
-        message = exc.problems[0].message
-    except NoPolicyError as exc:
-        status, message = 409, exc.problems[0].message
-    if is_htmx(request):
-        return page(
-            request,
-            "_result_row.html",
-            viewer,
-            status=status,
-            lead_id=lead,
-            message=message,
-            ok=status < 400,
-            link=f"/leads/{lead}",
-            columns=5,
+
+    def run() -> str:
+        done = reassign_lead(
+            svc.engine, lead, _by(viewer), reason, to=to or None, policy=svc.policy()
         )
+        return f"Reassigned: now {done.status}" + (f", {done.owner}." if done.owner else ".")
+
+    status, message = _attempt(run)
+    if is_htmx(request):
+        return _result_row(request, viewer, lead, status, message, link=f"/leads/{lead}", columns=5)
     notice, problem = (f"Lead {lead}: {message}", None) if status < 400 else (None, message)
     return _console(request, viewer, status, notice=notice, problem=problem)
 
@@ -434,7 +440,7 @@ def hand_on(
     from leadrelay.workflow.reroute import reassign_rep
 
     svc = service(request)
-    by = viewer.key.rep_id or f"{viewer.key.role} key {viewer.key.prefix}"
+    by = _by(viewer)
     try:
         done = reassign_rep(svc.engine, rep, by, reason, deactivate=deactivate, policy=svc.policy())
     except HandoffError as exc:
