@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,5 +22,11 @@ class Connection:
     @property
     def note(self) -> str:
         """One line for the decision trace."""
-        via = f"; ask {self.connector} for an introduction" if self.connector else ""
-        return f"{' -> '.join(self.path)} (strength {self.strength:.2f}){via}"
+        return _note(self.path, self.strength, self.connector)
+
+
+@lru_cache(maxsize=65536)
+def _note(path: tuple[str, ...], strength: float, connector: str | None) -> str:
+    # the same rep reaches the same company by the same path for lead after lead
+    via = f"; ask {connector} for an introduction" if connector else ""
+    return f"{' -> '.join(path)} (strength {strength:.2f}){via}"

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadrelay.domain.quick import quick_constructor
 from leadrelay.domain.rep import Rep
 from leadrelay.pipeline.strategies.base import RouteContext
 
@@ -23,6 +24,9 @@ class FactorScore:
     value: float  # in [0, 1]: 1 is the best a rep can be on this factor for this lead
     reason: str
 
+
+# every factor answers for every eligible rep of every lead: built the quick way (domain/quick.py)
+quick_score = quick_constructor(FactorScore)
 
 Scorer = Callable[[Rep], FactorScore]
 

@@ -8,7 +8,7 @@ known traits the rep covers, so a lead that names only its industry asks about t
 from __future__ import annotations
 
 from leadrelay.domain.rep import Rep, skill_key
-from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer
+from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer, quick_score
 from leadrelay.pipeline.strategies.base import RouteContext
 from leadrelay.pipeline.strategies.territory import covers, describe, territory_keys
 
@@ -35,14 +35,14 @@ class Expertise(Factor):
 
         def score(rep: Rep) -> FactorScore:
             if not asked:
-                return FactorScore(0.0, "the lead names no industry, product, type or place")
+                return quick_score(0.0, "the lead names no industry, product, type or place")
             skills = rep.skills
             known = [shown for shown, key in traits if key in skills]
             if where is not None and rep.regions and covers(rep, place, postal):
                 known.append(f"region {where}")
             if not known:
-                return FactorScore(0.0, f"knows none of the lead's {asked} trait(s)")
-            return FactorScore(
+                return quick_score(0.0, f"knows none of the lead's {asked} trait(s)")
+            return quick_score(
                 len(known) / asked, f"knows {', '.join(known)} ({len(known)}/{asked})"
             )
 

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from leadrelay.domain.rep import Rep
-from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer, clamp
+from leadrelay.pipeline.factors.base import (
+    Factor,
+    FactorOptions,
+    FactorScore,
+    Scorer,
+    clamp,
+    quick_score,
+)
 from leadrelay.pipeline.strategies.base import RouteContext
 from leadrelay.pipeline.strategies.least_loaded import rep_load
 
@@ -17,6 +24,6 @@ class Load(Factor):
 
         def score(rep: Rep) -> FactorScore:
             load, note = rep_load(open_leads.get(rep.id, 0), rep, default)
-            return FactorScore(clamp(1.0 - load), note)
+            return quick_score(clamp(1.0 - load), note)
 
         return score

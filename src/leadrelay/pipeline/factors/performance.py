@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from leadrelay.domain.performance import lead_segment
 from leadrelay.domain.rep import Rep
-from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer
+from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer, quick_score
 from leadrelay.pipeline.strategies.base import RouteContext
 
 
@@ -22,7 +22,7 @@ class PerformanceFactor(Factor):
 
         def score(rep: Rep) -> FactorScore:
             if stats is None:
-                return FactorScore(0.0, "no outcomes recorded yet")
+                return quick_score(0.0, "no outcomes recorded yet")
             estimate = stats.win_rate(
                 rep.id,
                 rep.teams,
@@ -30,6 +30,6 @@ class PerformanceFactor(Factor):
                 strength=options.prior_strength,
                 min_closed=options.min_closed,
             )
-            return FactorScore(estimate.rate, estimate.text(segment))
+            return quick_score(estimate.rate, estimate.text(segment))
 
         return score

@@ -7,7 +7,7 @@ so nearby offices are told apart finely and far ones still rank.
 from __future__ import annotations
 
 from leadrelay.domain.rep import Rep
-from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer
+from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer, quick_score
 from leadrelay.pipeline.strategies.base import RouteContext
 from leadrelay.pipeline.strategies.territory import great_circle_km
 
@@ -22,10 +22,10 @@ class Proximity(Factor):
 
         def score(rep: Rep) -> FactorScore:
             if lat is None or lon is None:
-                return FactorScore(0.0, "the lead has no coordinates")
+                return quick_score(0.0, "the lead has no coordinates")
             if rep.office_lat is None or rep.office_lon is None:
-                return FactorScore(0.0, "no office location on file")
+                return quick_score(0.0, "no office location on file")
             km = great_circle_km(lat, lon, rep.office_lat, rep.office_lon)
-            return FactorScore(0.5 ** (km / scale), f"office {km:,.0f} km away")
+            return quick_score(0.5 ** (km / scale), f"office {km:,.0f} km away")
 
         return score

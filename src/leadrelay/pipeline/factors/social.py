@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from leadrelay.domain.rep import Rep
-from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer
+from leadrelay.pipeline.factors.base import Factor, FactorOptions, FactorScore, Scorer, quick_score
 from leadrelay.pipeline.strategies.base import RouteContext
 
 
@@ -19,7 +19,7 @@ class Social(Factor):
         def score(rep: Rep) -> FactorScore:
             connection = found.get(rep.id)
             if connection is None:
-                return FactorScore(0.0, missing)
-            return FactorScore(connection.strength, connection.note)
+                return quick_score(0.0, missing)
+            return quick_score(connection.strength, connection.note)
 
         return score
