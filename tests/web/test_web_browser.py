@@ -137,6 +137,39 @@ def test_a_manager_assigns_a_lead_from_the_manual_queue(site: Site) -> None:
     page.context.close()
 
 
+def test_a_rep_declines_a_lead_and_it_never_comes_back(site: Site) -> None:
+    lead = site.leads["rr3"]
+    holder = site.owner(lead)
+    assert holder is not None
+    page = site.signed_in(holder)
+    row = page.locator(f"#lead-{lead}")
+    row.get_by_label("decline reason").fill("conflict of interest")
+    row.get_by_role("button", name="Decline").click()
+    page.get_by_text("will not come back to you").wait_for()
+    assert site.owner(lead) not in (None, holder)
+    with site.engine.connect() as conn:
+        declined = [e.data for e in lead_events(conn, lead) if e.kind == "declined"]
+    assert declined and declined[0].get("reason") == "conflict of interest"
+    page.reload()
+    assert page.locator(f"#lead-{lead}").count() == 0
+    page.context.close()
+
+
+def test_a_manager_reassigns_one_lead_from_the_console(site: Site) -> None:
+    lead = site.leads["rr1"]
+    before = site.owner(lead)
+    page = site.signed_in("manager")
+    form = page.locator("#reassign-one")
+    form.locator("input[name=lead]").fill(str(lead))
+    target = "cy" if before != "cy" else "bo"
+    form.locator("[name=to]").select_option(target)
+    form.locator("[name=reason]").fill("territory change")
+    form.get_by_role("button").click()
+    page.get_by_text(f"now assigned, {target}.").wait_for()
+    assert site.owner(lead) == target
+    page.context.close()
+
+
 def test_the_lead_page_shows_every_candidate(site: Site) -> None:
     page = site.signed_in("manager")
     page.goto(f"{site.url}/leads/{site.leads['rr1']}")
