@@ -99,3 +99,16 @@ def test_a_dry_run_shows_what_a_policy_would_change_and_stores_nothing(web: Web)
     assert "<td>bo</td><td>1</td><td>3</td>" in reps
     with web.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(policies)) == 1
+
+
+def test_the_console_lists_breaches_the_worker_handled(web: Web) -> None:
+    from leadrelay.workflow.sla import run_due_timers
+
+    late = web.route(email="slow@x.example", received_at=datetime.now(UTC) - timedelta(hours=3))
+    missed_by = _owner(web, late)
+    run_due_timers(web.engine, lambda: datetime.now(UTC))
+    html = web.client.get("/console", headers=web.header("manager")).text
+    handled = html.split('id="handled-breaches"')[1].split("</section>")[0]
+    row = handled.split(f'href="/leads/{late}"')[1].split("</tr>")[0]
+    assert "accept" in row and f"<td>{missed_by}</td>" in row
+    assert _owner(web, late) != missed_by

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from leadrelay.domain.rep import Caps
 from leadrelay.pipeline.eligibility import exclusion
 from leadrelay.store import build_snapshot, load_org
 from leadrelay.store.browse import lead_record, list_leads
 from leadrelay.store.sla import open_timers
+from leadrelay.store.tables import events, leads
 from leadrelay.web.rep_views import MAX_LISTED, LeadLine, by_priority, lead_line
 
 PERIODS = (("day", "today"), ("week", "this week"), ("month", "this month"))
@@ -133,6 +134,47 @@ def overdue(conn: Connection, now: datetime) -> list[Overdue]:
             )
         )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """A deadline the worker found missed: what it did about it is in the lead's history."""
+
+    lead_id: int
+    kind: str
+    holder: str | None
+    at: datetime
+    now_owner: str | None
+    now_status: str
+
+
+BREACHES_SHOWN = 50
+
+
+def recent_breaches(conn: Connection, since: datetime) -> list[Breach]:
+    """The newest handled breaches since ``since`` (events ``sla_breached``), newest first."""
+    rows = conn.execute(
+        select(events.c.lead_id, events.c.at, events.c.data, leads.c.owner, leads.c.status)
+        .join(leads, leads.c.id == events.c.lead_id)
+        .where(events.c.kind == "sla_breached", events.c.at >= since)
+        .order_by(events.c.at.desc(), events.c.id.desc())
+        .limit(BREACHES_SHOWN)
+    )
+    return [
+        Breach(
+            int(r.lead_id),
+            str((r.data or {}).get("kind", "")),
+            (r.data or {}).get("holder"),
+            _aware(r.at),
+            r.owner,
+            r.status,
+        )
+        for r in rows
+    ]
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def rep_choices(conn: Connection) -> list[tuple[str, str]]:

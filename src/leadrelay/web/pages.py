@@ -9,7 +9,7 @@ changed; without JavaScript the same forms post and get the whole page back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -356,6 +356,7 @@ def _console(request: Request, viewer: Viewer, status: int = 200, **extra: objec
         teams = console.team_loads(conn, caps, _now())
         reps = console.rep_choices(conn)
         late = console.overdue(conn, _now())
+        handled = console.recent_breaches(conn, _now() - timedelta(days=7))
     return page(
         request,
         "console.html",
@@ -365,6 +366,7 @@ def _console(request: Request, viewer: Viewer, status: int = 200, **extra: objec
         teams=teams,
         reps=reps,
         overdue=late,
+        breaches=handled,
         now=_now(),
         **extra,
     )
