@@ -184,3 +184,27 @@ def test_every_factor_stays_in_the_unit_interval_without_data() -> None:
             found = score(one)
             assert 0.0 <= found.value <= 1.0, factor.name
             assert found.reason, factor.name
+
+
+def test_seniority_reads_the_learned_lead_score_when_the_policy_has_one() -> None:
+    senior, mid = rep("s", seniority=Seniority.SENIOR), rep("m", seniority=Seniority.MID)
+    one = lead(attributes={"model_score": 0.9})
+    ctx = _ctx(one, [senior, mid])
+    scored = RouteContext(
+        lead=ctx.lead,
+        values={**ctx.values, "model_score": 0.9},
+        screening=ctx.screening,
+        snapshot=ctx.snapshot,
+        policy=policy(route("r", reps=["s", "m"]), score_model=object()),
+        route=ctx.route,
+        candidates=ctx.candidates,
+        eligible=ctx.eligible,
+        excluded={},
+    )
+    with_model = FACTORS["seniority"].for_lead(scored, OPTIONS)
+    without = FACTORS["seniority"].for_lead(ctx, OPTIONS)
+
+    assert with_model(senior).value == 0.9
+    assert with_model(senior).reason == "senior rep for a lead the model gives 90%"
+    assert abs(with_model(mid).value - 0.6) < 1e-9
+    assert without(senior).value == 0.0  # no model in the policy: a low lead wants a junior

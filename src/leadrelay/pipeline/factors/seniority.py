@@ -2,7 +2,9 @@
 
 A lead's need is 1 when its value slab or priority is high, 0.5 when medium, else 0; a rep's
 level is 1 (senior), 0.5 (mid) or 0 (junior); the value is how close the two are. Small leads
-so lean toward juniors, which keeps seniors free for the leads that need them.
+so lean toward juniors, which keeps seniors free for the leads that need them. With a learned
+lead score in the policy (``screening.score_model``), a lead's win probability raises its need
+when it is higher than its slab or priority says.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ class SeniorityFit(Factor):
     def for_lead(self, ctx: RouteContext, options: FactorOptions) -> Scorer:
         screening = ctx.screening
         need = max(NEED.get(screening.value_slab, 0.0), NEED.get(screening.priority, 0.0))
-        if need == 1.0:
+        policy = ctx.policy
+        chance = ctx.values.get(policy.score_field) if policy.score_model is not None else None
+        if isinstance(chance, float) and chance > need:
+            # the learned lead score: the likelier the win, the more a senior rep is worth
+            need, why = chance, f"a lead the model gives {chance:.0%}"
+        elif need == 1.0:
             why = (
                 f"{screening.value_slab} value"
                 if screening.value_slab == "high"
