@@ -44,6 +44,9 @@ _ROUTING_LOCK = 0x4C52_0002
 _READ_ONLY = "leadrelay_read_only"
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Seconds a new PostgreSQL connection may take (libpq connect_timeout): a host that drops
+# packets makes requests fail with 503 after this long, not hang for the TCP timeout (~2 min).
+PG_CONNECT_TIMEOUT_S = 5
 # WAL frames (4 KiB pages) between automatic checkpoints; SQLite's default is 1,000. A routed
 # lead writes ~17 pages (eight tables and indexes), so at the default a checkpoint, with its two
 # fsyncs, came every ~60 leads and took 40% of live routing's time. At 10,000 it comes every
@@ -86,7 +89,11 @@ def make_engine(
         event.listen(engine, "connect", partial(_sqlite_connect, busy_timeout_ms))
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # A dead pooled connection is replaced at checkout, so the first request after a database
+    # restart is served; an unreachable host fails within the timeout instead of hanging.
     kwargs.setdefault("pool_pre_ping", True)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
     return create_engine(parsed, **kwargs)
 
 
