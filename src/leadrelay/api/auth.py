@@ -6,11 +6,12 @@ lead, manages reps, teams and accounts. rep: reads its own leads only.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from leadrelay.api.service import Service
 from leadrelay.store.keys import ApiKey
@@ -24,7 +25,7 @@ def service(request: Request) -> Service:
     return svc
 
 
-def caller(
+async def caller(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
@@ -37,7 +38,12 @@ def caller(
             " `leadrelay keys create`)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key = service(request).caller(token)
+    # async, and the key from the service's cache when it is there: a synchronous dependency
+    # costs a hop to a worker thread on every request
+    svc = service(request)
+    found, key = svc.cached_caller(token)
+    if not found:
+        key = await run_in_threadpool(svc.caller, token)
     if key is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -50,10 +56,10 @@ def caller(
 Caller = Annotated[ApiKey, Depends(caller)]
 
 
-def require(*roles: str) -> Callable[[ApiKey], ApiKey]:
+def require(*roles: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets through only keys with one of ``roles``."""
 
-    def check(key: Caller) -> ApiKey:
+    async def check(key: Caller) -> ApiKey:
         if key.role not in roles:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,

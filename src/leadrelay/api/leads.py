@@ -1,7 +1,8 @@
 """Leads over HTTP: route one or a batch, read a lead, its decision, and pages of leads.
 
-``POST /v1/leads`` routes one lead in one transaction (``workflow.route_lead``) and answers with
-its owner and the reason in the same response. ``POST /v1/leads/batch`` is all-or-nothing: the
+``POST /v1/leads`` routes one lead live and answers with its owner and the reason in the same
+response; concurrent requests share transactions (group commit: ``Service.submit``), each
+answered with its own lead's result. ``POST /v1/leads/batch`` is all-or-nothing: the
 whole batch is checked first (any bad item: 422 naming every bad item and field, nothing
 stored), then routed in one transaction (``workflow.route_many``), so a failure stores none of
 it. Both are idempotent on each lead's ``external_id`` and on an ``Idempotency-Key`` header.
@@ -9,6 +10,7 @@ it. Both are idempotent on each lead's ``external_id`` and on an ``Idempotency-K
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -47,6 +49,7 @@ from leadrelay.explain import explain_lines
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store import idempotency
 from leadrelay.store.keys import ApiKey
+from leadrelay.workflow.assign import RouteResult
 
 router = APIRouter(tags=["leads"])
 Svc = Annotated[Service, Depends(service)]
@@ -64,6 +67,13 @@ CSV_TYPES = ("text/csv", "application/csv")
 LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="the lead's id in leadrelay")]
 
 
+async def _service_now(request: Request) -> Service:
+    """``service`` without a worker thread: a sync dependency costs a thread hop per request,
+    measured ~0.1 ms of CPU on the intake path."""
+    svc: Service = request.app.state.service
+    return svc
+
+
 @router.post(
     "/leads",
     status_code=status.HTTP_201_CREATED,
@@ -74,19 +84,43 @@ LeadId = Annotated[int, PathParam(ge=1, le=2**62, description="the lead's id in 
     },
     summary="Route one lead now; the answer says who owns it and why",
 )
-def post_lead(body: LeadIn, key: Manager, svc: Svc, idem: IdempotencyKey = None) -> Any:
-    def work() -> tuple[int, Any]:
-        from leadrelay.workflow import route_lead
+async def post_lead(
+    body: LeadIn,
+    key: Manager,
+    svc: Annotated[Service, Depends(_service_now)],
+    idem: IdempotencyKey = None,
+) -> Any:
+    from starlette.concurrency import run_in_threadpool
 
+    batcher = svc.batcher
+    if idem is None and batcher is not None:
+        # The event loop only waits: the lead is routed by the group commit writer, so a
+        # request holds no thread while it waits for its group.
+        policy = svc.cached_policy()
+        if policy is None:
+            policy = await run_in_threadpool(svc.policy)
+        lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
+        result = await asyncio.wrap_future(batcher.submit(lead, policy))
+        code, payload = _routed(lead, result)
+        return JSONResponse(payload, status_code=code)
+    return await run_in_threadpool(_post_lead, body, key, svc, idem)
+
+
+def _post_lead(body: LeadIn, key: ApiKey, svc: Service, idem: str | None) -> JSONResponse:
+    def work() -> tuple[int, Any]:
         policy = svc.policy()
         lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
-        result = route_lead(svc.engine, lead, policy)
-        outcome = LeadOutcome.of(
-            result.lead_id, lead.external_id, result.decision, created=result.created
-        )
-        return (201 if result.created else 200), outcome.model_dump(mode="json")
+        return _routed(lead, svc.submit(lead, policy).result())
 
     return _once(svc, key, idem, body.model_dump_json().encode(), work)
+
+
+def _routed(lead: Lead, result: RouteResult) -> tuple[int, Any]:
+    """The answer for one routed lead: 201 and its outcome, or 200 if it was stored before."""
+    outcome = LeadOutcome.of(
+        result.lead_id, lead.external_id, result.decision, created=result.created
+    )
+    return (201 if result.created else 200), outcome.model_dump(mode="json")
 
 
 @router.post(

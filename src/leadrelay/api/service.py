@@ -1,4 +1,5 @@
-"""What every request shares: the engine, the active policy and who the caller is.
+"""What every request shares: the engine, the active policy, who the caller is, and the lead
+router (``route``: group commit through a ``Batcher`` unless ``LEADRELAY_GROUP_COMMIT=0``).
 
 The active policy and API keys are cached for a short time (``POLICY_TTL_S``, ``KEY_TTL_S``) so
 a request costs no extra round trip for them: a policy activated or a key revoked by another
@@ -9,13 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from leadrelay import settings
+from leadrelay.domain.lead import Lead
 from leadrelay.errors import Problem, StoreError
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.keys import ApiKey, find_key
+from leadrelay.workflow.assign import RouteResult, route_lead
+from leadrelay.workflow.batcher import Batcher
 
 POLICY_TTL_S = 1.0
 KEY_TTL_S = 5.0
@@ -32,11 +38,44 @@ class _Held:
 
 
 class Service:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, group_commit: bool | None = None) -> None:
         self.engine = engine
         self._lock = threading.Lock()
         self._policy: _Held | None = None
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
+        grouped = settings.group_commit() if group_commit is None else group_commit
+        self.batcher = (
+            Batcher(
+                engine,
+                max_group=settings.group_max(),
+                max_wait_s=settings.group_wait_ms() / 1e3,
+            )
+            if grouped
+            else None
+        )
+
+    def submit(self, lead: Lead, policy: CompiledPolicy) -> Future[RouteResult]:
+        """Route one lead live: in the next group commit, or alone in its own transaction."""
+        if self.batcher is not None:
+            return self.batcher.submit(lead, policy)
+        done: Future[RouteResult] = Future()
+        try:
+            done.set_result(route_lead(self.engine, lead, policy))
+        except Exception as exc:
+            done.set_exception(exc)
+        return done
+
+    def cached_policy(self) -> CompiledPolicy | None:
+        """The active policy if it is held and fresh (no database read); else None."""
+        held = self._policy
+        if held is not None and time.monotonic() < held.until:
+            return held.policy
+        return None
+
+    def close(self) -> None:
+        """Route the leads still queued, then stop the group commit writer."""
+        if self.batcher is not None:
+            self.batcher.close()
 
     def policy(self) -> CompiledPolicy:
         """The active policy, compiled (its revision set); NoPolicyError if none is active."""
@@ -66,6 +105,14 @@ class Service:
 
     def forget_policy(self) -> None:
         self._policy = None
+
+    def cached_caller(self, token: str) -> tuple[bool, ApiKey | None]:
+        """(True, the key or None if unknown) when the answer for ``token`` is held and fresh
+        (no database read: an ``async`` dependency may call it); else (False, None)."""
+        cached = self._keys.get(token)
+        if cached is not None and time.monotonic() < cached[0]:
+            return True, cached[1]
+        return False, None
 
     def caller(self, token: str) -> ApiKey | None:
         now = time.monotonic()

@@ -35,30 +35,34 @@ _PERIODS = ("day", "week", "month")
 _ADVANCE = (
     update(route_state)
     .where(route_state.c.route == bindparam("r"), route_state.c.seq == bindparam("seen"))
-    .values(seq=route_state.c.seq + 1)
+    .values(seq=route_state.c.seq + bindparam("n", type_=BigInteger()))
 )
 
 
-def advance_route(conn: Connection, route: str, seen: int) -> int | None:
-    """Compare-and-set the route's sequence from ``seen`` to ``seen + 1``; None if it moved."""
-    if seen == 0 and _START_SQL.run(conn, {"r": route}).fetchall():
-        return 1
-    done = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen}).rowcount
-    return seen + 1 if done == 1 else None
+def advance_route(conn: Connection, route: str, seen: int, n: int = 1) -> int | None:
+    """Compare-and-set the route's sequence from ``seen`` to ``seen + n`` (``n`` leads given by
+    it); the new sequence, or None if it moved since ``seen``."""
+    if seen == 0 and _START_SQL.run(conn, {"r": route, "n": n}).fetchall():
+        return n
+    done = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen, "n": n}).rowcount
+    return seen + n if done == 1 else None
 
 
-def take_capacity(conn: Connection, rep_id: str, starts: Mapping[str, date], caps: Caps) -> bool:
-    """Count one more lead given to the rep (per day, week, month, and open), within every cap.
+def take_capacity(
+    conn: Connection, rep_id: str, starts: Mapping[str, date], caps: Caps, n: int = 1
+) -> bool:
+    """Count ``n`` more leads given to the rep (per day, week, month, and open), within every
+    cap.
 
-    One upsert whose update only applies while a counter is under its cap, so two transactions
-    racing for a rep's last slot cannot both get it: the loser's statement changes fewer rows
-    (its row count: inserted plus updated, on both backends). On False some counters may have
-    moved already: the caller rolls back.
+    One upsert whose update only applies while a counter stays within its cap, so two
+    transactions racing for a rep's last slot cannot both get it: the loser's statement changes
+    fewer rows (its row count: inserted plus updated, on both backends). On False some counters
+    may have moved already: the caller rolls back.
     """
     limits = dict(caps.items())
-    if any(cap is not None and cap <= 0 for cap in limits.values()):
+    if n < 1 or any(cap is not None and cap < n for cap in limits.values()):
         return False
-    params: dict[str, Any] = {"rep": rep_id, "open": OPEN_START, "uncapped": _UNCAPPED}
+    params: dict[str, Any] = {"rep": rep_id, "open": OPEN_START, "uncapped": _UNCAPPED, "n": n}
     for period in _PERIODS:
         cap = limits[period]
         params[period] = starts[period]
@@ -79,9 +83,11 @@ def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:
     )
 
 
-def note_rotation(conn: Connection, route: str, rep_id: str, seq: int, at: datetime) -> None:
-    """The ledger row for (route, rep): one more lead, the latest at route sequence ``seq``."""
-    _NOTE_SQL.run(conn, {"route": route, "rep": rep_id, "seq": seq, "at": at})
+def note_rotation(
+    conn: Connection, route: str, rep_id: str, seq: int, at: datetime, n: int = 1
+) -> None:
+    """The ledger row for (route, rep): ``n`` more leads, the latest at route sequence ``seq``."""
+    _NOTE_SQL.run(conn, {"route": route, "rep": rep_id, "seq": seq, "at": at, "n": n})
 
 
 def save_state(
@@ -140,7 +146,9 @@ def _put(conn: Connection, table: Any, rows: list[dict[str, Any]], keys: tuple[s
 
 @cache
 def _start_route(dialect: str) -> Executable:
-    stmt = insert_on(dialect, route_state).values(route=bindparam("r"), seq=1)
+    stmt = insert_on(dialect, route_state).values(
+        route=bindparam("r"), seq=bindparam("n", type_=BigInteger())
+    )
     return stmt.on_conflict_do_nothing(index_elements=["route"]).returning(route_state.c.seq)
 
 
@@ -149,10 +157,10 @@ def _start_route(dialect: str) -> Executable:
 _TAKE = text(
     """
     INSERT INTO rep_load (rep_id, period, period_start, count)
-    VALUES (:rep, 'day', :day, 1), (:rep, 'week', :week, 1), (:rep, 'month', :month, 1),
-           (:rep, 'open', :open, 1)
-    ON CONFLICT (rep_id, period, period_start) DO UPDATE SET count = rep_load.count + 1
-    WHERE rep_load.count < CASE excluded.period
+    VALUES (:rep, 'day', :day, :n), (:rep, 'week', :week, :n), (:rep, 'month', :month, :n),
+           (:rep, 'open', :open, :n)
+    ON CONFLICT (rep_id, period, period_start) DO UPDATE SET count = rep_load.count + :n
+    WHERE rep_load.count + :n <= CASE excluded.period
         WHEN 'day' THEN :cap_day WHEN 'week' THEN :cap_week WHEN 'month' THEN :cap_month
         ELSE :uncapped END
     """
@@ -160,7 +168,7 @@ _TAKE = text(
     *(bindparam(name, type_=Date()) for name in ("day", "week", "month", "open")),
     *(
         bindparam(name, type_=BigInteger())
-        for name in ("cap_day", "cap_week", "cap_month", "uncapped")
+        for name in ("cap_day", "cap_week", "cap_month", "uncapped", "n")
     ),
 )
 
@@ -170,14 +178,14 @@ def _note(dialect: str) -> Executable:
     stmt = insert_on(dialect, rr_ledger).values(
         route=bindparam("route"),
         rep_id=bindparam("rep"),
-        count=1,
+        count=bindparam("n", type_=BigInteger()),
         last_seq=bindparam("seq"),
         last_assigned_at=bindparam("at", type_=UTCDateTime()),
     )
     return stmt.on_conflict_do_update(
         index_elements=["route", "rep_id"],
         set_={
-            "count": rr_ledger.c.count + 1,
+            "count": rr_ledger.c.count + stmt.excluded.count,
             "last_seq": stmt.excluded.last_seq,
             "last_assigned_at": stmt.excluded.last_assigned_at,
         },

@@ -206,13 +206,7 @@ class LiveView:
         ):
             state = _recheck(conn, state, now)
         self._state = state
-        days = _local_days(state.zones, now)
-        if days != state.days:  # a new day somewhere since the last lead: maybe other periods
-            starts = frozenset(_period_starts(state.zones, now))
-            if starts != state.starts:
-                state.counters, state.open_leads = _read_counters(conn, starts)
-                state.starts = starts
-            state.days = days
+        self._move_to(conn, state, now)
         # decide gets copies: the cached dicts change only with this transaction's own writes
         snapshot = _snapshot(
             state.org,
@@ -224,11 +218,44 @@ class LiveView:
         )
         return state.org, snapshot
 
-    def given(self, route: str | None, rep_id: str, seq: int, starts: Mapping[str, date]) -> None:
-        """A lead was given to ``rep_id`` in this transaction: ``route``'s sequence went to
-        ``seq`` (``advance_route``, ``note_rotation``) and it was counted under ``starts``
-        (``take_capacity``). Applies those writes to the cached tables, as ``Snapshot.record``
-        applies them to a snapshot."""
+    def same_periods(self, now: datetime) -> bool:
+        """Whether the counters held are those of the periods containing ``now`` too (a group
+        of leads is decided on one snapshot until a lead falls in another day somewhere)."""
+        state = self._state
+        if state is None:
+            raise RuntimeError("LiveView.same_periods before read")
+        days = _local_days(state.zones, now)
+        if days == state.days:
+            return True
+        return frozenset(_period_starts(state.zones, now)) == state.starts
+
+    def counters_at(self, conn: Connection, now: datetime) -> tuple[Counters, dict[str, int]]:
+        """Copies of the counters of the periods containing ``now`` and of the open-lead counts,
+        read again if those periods are others. The transaction's writes to ``rep_load`` must
+        all have run (the store is read), and been given to ``given``."""
+        state = self._state
+        if state is None:
+            raise RuntimeError("LiveView.counters_at before read")
+        self._move_to(conn, state, now)
+        return dict(state.counters), dict(state.open_leads)
+
+    @staticmethod
+    def _move_to(conn: Connection, state: _State, now: datetime) -> None:
+        days = _local_days(state.zones, now)
+        if days != state.days:  # a new day somewhere since the last lead: maybe other periods
+            starts = frozenset(_period_starts(state.zones, now))
+            if starts != state.starts:
+                state.counters, state.open_leads = _read_counters(conn, starts)
+                state.starts = starts
+            state.days = days
+
+    def given(
+        self, route: str | None, rep_id: str, seq: int, starts: Mapping[str, date], n: int = 1
+    ) -> None:
+        """``n`` leads were given to ``rep_id`` in this transaction: ``route``'s sequence went
+        to ``seq`` (``advance_route``, ``note_rotation``; the last of them) and they were counted
+        under ``starts`` (``take_capacity``). Applies those writes to the cached tables, as
+        ``Snapshot.record`` applies them to a snapshot."""
         state = self._state
         if state is None:
             raise RuntimeError("LiveView.given before read")
@@ -237,14 +264,14 @@ class LiveView:
             if old is None:
                 old = NEVER
                 state.ledger_reps.setdefault(route, []).append(rep_id)
-            state.ledger[(route, rep_id)] = LedgerEntry(old.count + 1, seq)
+            state.ledger[(route, rep_id)] = LedgerEntry(old.count + n, seq)
             state.seqs[route] = seq
         counters = state.counters
         for period, start in starts.items():
             if start in state.starts:  # rows of other period starts are not held
                 key = (rep_id, period, start)
-                counters[key] = counters.get(key, 0) + 1
-        state.open_leads[rep_id] = state.open_leads.get(rep_id, 0) + 1
+                counters[key] = counters.get(key, 0) + n
+        state.open_leads[rep_id] = state.open_leads.get(rep_id, 0) + n
 
     def seal(self, conn: Connection) -> None:
         """The transaction's last write ran: note where this SQLite connection now stands."""

@@ -20,24 +20,22 @@ PostgreSQL those after the lead row go in one round trip (``pipelined``).
 
 from __future__ import annotations
 
-import random
-import time
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import period_starts
-from leadrelay.errors import StoreError
+from leadrelay.observe.routing import observed_route
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.dedupe import find_originals, lock_keys
-from leadrelay.store.engine import busy_error, lock_routing, pipelined, reader, safe_url
+from leadrelay.store.engine import lock_routing, pipelined, reader
 from leadrelay.store.leads import (
     find_by_external_id,
     get_decision,
@@ -50,13 +48,7 @@ from leadrelay.store.routing import advance_route, note_rotation, take_capacity
 from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.follow_up import follow_up
-
-# How often one lead is decided again after losing a race, and the longest pause between tries
-# (jittered, growing from 1 ms): enough for dozens of routers contending for one route.
-ROUTE_ATTEMPTS = 60
-_MAX_BACKOFF_S = 0.05
-# PostgreSQL serialization failure and deadlock: safe to retry the whole transaction.
-_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+from leadrelay.workflow.retry import LostRaceError, retrying
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,39 +61,26 @@ class RouteResult:
     created: bool
 
 
-class LostRaceError(Exception):
-    """The rotation or a cap counter moved since the snapshot; decide again."""
-
-
+@observed_route
 def route_lead(engine: Engine, lead: Lead, policy: CompiledPolicy) -> RouteResult:
     """Decide and store one lead in one transaction; idempotent on ``lead.external_id``."""
     cache = live_cache(engine)
-    for attempt in range(ROUTE_ATTEMPTS):
-        try:
-            with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
-                return _route_once(conn, lead, policy, live)
-        except LostRaceError:
-            pass
-        except IntegrityError:
-            # Another router stored the same external id first: theirs is the result.
-            if not lead.external_id:
-                raise
-            with reader(engine).connect() as conn:
-                stored = stored_result(conn, lead.external_id)
-            if stored is None:
-                raise
-            return stored
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
-                busy = busy_error(engine, exc)
-                if busy is not None:
-                    raise busy from exc
-                raise
-        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.001 * 2**attempt)))
-    raise StoreError(
-        f"could not route lead {lead.seed_key} on {safe_url(engine.url)}: lost the race for a"
-        f" route or cap {ROUTE_ATTEMPTS} times in a row"
-    )
+
+    def attempt() -> RouteResult:
+        with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
+            return _route_once(conn, lead, policy, live)
+
+    def stored_first(clash: IntegrityError) -> RouteResult:
+        # Another router stored the same external id first: theirs is the result.
+        if not lead.external_id:
+            raise clash
+        with reader(engine).connect() as conn:
+            stored = stored_result(conn, lead.external_id)
+        if stored is None:
+            raise clash
+        return stored
+
+    return retrying(engine, attempt, what=f"route lead {lead.seed_key}", on_integrity=stored_first)
 
 
 def stored_result(conn: Connection, external_id: str) -> RouteResult | None:

@@ -12,23 +12,20 @@ are written (``follow_up``). A lead nobody else can take goes to the manual queu
 
 from __future__ import annotations
 
-import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, exists, insert, select, update
-from sqlalchemy.exc import DBAPIError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.snapshot import period_starts
 from leadrelay.errors import Problem, StoreError
 from leadrelay.pipeline.decide import decide
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
-from leadrelay.store.engine import busy_error, lock_routing, safe_url
+from leadrelay.store.engine import lock_routing, safe_url
 from leadrelay.store.leads import assignment_row, get_lead
 from leadrelay.store.org import load_org, save_reps
 from leadrelay.store.policies import active_policy_text, save_policy
@@ -36,7 +33,6 @@ from leadrelay.store.routing import add_open, advance_route, note_rotation, take
 from leadrelay.store.sla import cancel_open
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.store.tables import assignments, decisions, events, leads
-from leadrelay.workflow.assign import ROUTE_ATTEMPTS, LostRaceError
 from leadrelay.workflow.follow_up import follow_up
 from leadrelay.workflow.handoff import (
     HELD,
@@ -48,11 +44,10 @@ from leadrelay.workflow.handoff import (
     lead_row,
     record_event,
 )
+from leadrelay.workflow.retry import LostRaceError, retrying
 
 T = TypeVar("T")
 
-_RETRY_SQLSTATES = frozenset({"40001", "40P01"})
-_MAX_BACKOFF_S = 0.05
 CLOSING = ("won", "lost")
 # Why a previous holder may not get the lead again, by how their assignment ended.
 _BAR_REASONS = {
@@ -314,24 +309,13 @@ def routing_transaction(engine: Engine, work: Callable[[Connection, LiveView], T
     """Run ``work`` in a live routing transaction (routing lock held, a ``LiveView`` to read
     the snapshot from), again from the start after a lost race, as ``route_lead`` does."""
     cache = live_cache(engine)
-    for attempt in range(ROUTE_ATTEMPTS):
-        try:
-            with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
-                lock_routing(conn)
-                return work(conn, live)
-        except LostRaceError:
-            pass
-        except DBAPIError as exc:
-            if getattr(exc.orig, "sqlstate", None) not in _RETRY_SQLSTATES:
-                busy = busy_error(engine, exc)
-                if busy is not None:
-                    raise busy from exc
-                raise
-        time.sleep(random.uniform(0, min(_MAX_BACKOFF_S, 0.001 * 2**attempt)))
-    raise StoreError(
-        f"could not move a lead on {safe_url(engine.url)}: lost the race for a route or cap"
-        f" {ROUTE_ATTEMPTS} times in a row"
-    )
+
+    def attempt() -> T:
+        with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
+            lock_routing(conn)
+            return work(conn, live)
+
+    return retrying(engine, attempt, what="move a lead")
 
 
 def _claim_slot(
