@@ -7,6 +7,9 @@ Definitions (the same in the CLI, the API and the pages):
 - **turnaround**: arrival to first accountable person; **time to accept** and **time to first
   contact**: first accountable person to the rep's accept / first "contacted" outcome.
 - **throughput**: distributed leads per day over the days the group's leads arrived in.
+- **SLA hit rate**: of the group's SLA timers (accept, contact, claim, hand-off deadlines) that
+  are decided, the share met: met ÷ (met + breached). A timer still open past its due moment
+  counts as breached; one ended because the lead moved on (outcome ``moved``) counts in neither.
 - **contact rate**: contacted ÷ distributed; **conversion**: won ÷ distributed; **win rate**:
   won ÷ (won + lost), over closed leads only; **won value**: the sum of won deals.
 Percentiles are nearest-rank; a rate with no denominator is None, never 0.
@@ -49,6 +52,7 @@ class KpiRow:
     turnaround_p50_s: float | None = None
     turnaround_p90_s: float | None = None
     accept_p50_s: float | None = None
+    accept_p90_s: float | None = None
     first_contact_p50_s: float | None = None
     first_contact_p90_s: float | None = None
     throughput_per_day: float | None = None
@@ -59,6 +63,9 @@ class KpiRow:
     contact_rate: float | None = None
     conversion_rate: float | None = None
     win_rate: float | None = None
+    sla_met: int = 0
+    sla_breached: int = 0
+    sla_hit_rate: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -144,6 +151,8 @@ class _Tally:
         if f.status == "duplicate":
             r.duplicates += 1
             return
+        r.sla_met += f.sla_met
+        r.sla_breached += f.sla_breached
         if f.first_owned_at is None:
             r.not_distributed += 1
             age = now - f.received_at
@@ -171,6 +180,7 @@ class _Tally:
         r.turnaround_p50_s = percentile(self.turnaround, 50)
         r.turnaround_p90_s = percentile(self.turnaround, 90)
         r.accept_p50_s = percentile(self.accept, 50)
+        r.accept_p90_s = percentile(self.accept, 90)
         r.first_contact_p50_s = percentile(self.contact, 50)
         r.first_contact_p90_s = percentile(self.contact, 90)
         if self.days:
@@ -179,6 +189,7 @@ class _Tally:
         r.contact_rate = _ratio(r.contacted, r.distributed)
         r.conversion_rate = _ratio(r.won, r.distributed)
         r.win_rate = _ratio(r.won, r.won + r.lost)
+        r.sla_hit_rate = _ratio(r.sla_met, r.sla_met + r.sla_breached)
         return r
 
 

@@ -51,7 +51,8 @@ def kpi_report(
     org = load_org(conn)
     units = {rep.id: rep.teams[0] for rep in org.reps.values() if rep.teams}
     try:
-        return kpis(lead_facts(conn, since=since), now=now, by=by, period=period, units=units)
+        facts = lead_facts(conn, since=since, now=now)
+        return kpis(facts, now=now, by=by, period=period, units=units)
     except ValueError as exc:
         raise UnknownNameError(Problem(str(exc), field="by")) from None
 

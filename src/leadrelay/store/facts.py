@@ -1,7 +1,7 @@
 """One row of facts per lead for measurement: what it was, where it went, what happened.
 
-Read in one pass with two grouped sub-queries (first owner, outcome times), so KPIs over a
-million leads are one scan, not a query per lead.
+Read in one pass with three grouped sub-queries (first owner, outcome times, SLA timers), so
+KPIs over a million leads are one scan, not a query per lead.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, case, func, select
 
-from leadrelay.store.tables import assignments, events, leads
+from leadrelay.store.tables import assignments, events, leads, sla_timers
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +37,19 @@ class LeadFacts:
     won_at: datetime | None
     won_value: float | None
     lost_at: datetime | None
+    sla_met: int = 0  # the lead's SLA timers whose step happened in time
+    sla_breached: int = 0  # ... that ran out (the worker's verdict, or overdue and still open)
 
 
 def lead_facts(
-    conn: Connection, *, since: datetime | None = None, until: datetime | None = None
+    conn: Connection,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> Iterator[LeadFacts]:
+    """Every lead's facts; with ``now``, an open SLA timer already due counts as breached
+    (the worker has not reached it yet, but the deadline has passed)."""
     owned = (
         select(assignments.c.lead_id, func.min(assignments.c.assigned_at).label("first_owned"))
         .where(assignments.c.owner.is_not(None))
@@ -65,6 +73,18 @@ def lead_facts(
         .subquery()
     )
     won_value = select(events.c.lead_id, events.c.data).where(events.c.kind == "won").subquery()
+    late = sla_timers.c.outcome == "breached"
+    if now is not None:
+        late = late | (sla_timers.c.done_at.is_(None) & (sla_timers.c.due_at <= now))
+    timers = (
+        select(
+            sla_timers.c.lead_id,
+            func.sum(case((sla_timers.c.outcome == "met", 1), else_=0)).label("met"),
+            func.sum(case((late, 1), else_=0)).label("breached"),
+        )
+        .group_by(sla_timers.c.lead_id)
+        .subquery()
+    )
     stmt = (
         select(
             leads.c.id,
@@ -86,10 +106,13 @@ def lead_facts(
             outcomes.c.won,
             outcomes.c.lost,
             won_value.c.data,
+            timers.c.met,
+            timers.c.breached,
         )
         .outerjoin(owned, owned.c.lead_id == leads.c.id)
         .outerjoin(outcomes, outcomes.c.lead_id == leads.c.id)
         .outerjoin(won_value, won_value.c.lead_id == leads.c.id)
+        .outerjoin(timers, timers.c.lead_id == leads.c.id)
         .order_by(leads.c.id)
     )
     conditions = []
@@ -121,6 +144,8 @@ def lead_facts(
             won_at=_utc(row.won),
             won_value=None if data.get("value") is None else float(data["value"]),
             lost_at=_utc(row.lost),
+            sla_met=int(row.met or 0),
+            sla_breached=int(row.breached or 0),
         )
 
 

@@ -21,7 +21,8 @@ from sqlalchemy.exc import DBAPIError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
-from leadrelay.domain.snapshot import Original
+from leadrelay.domain.snapshot import Original, Snapshot
+from leadrelay.observe.routing import observed_batch
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
@@ -47,8 +48,11 @@ from leadrelay.workflow.follow_up import HOLDS, follow_up
 BATCH = 5_000
 
 Progress = Callable[[int], None]
+# decides one lead on the advancing snapshot: ``decide``, unless a caller fixes owners itself
+Decider = Callable[[Lead, Snapshot, CompiledPolicy], Decision]
 
 
+@observed_batch
 def route_many(
     engine: Engine,
     leads: Iterable[Lead],
@@ -56,12 +60,15 @@ def route_many(
     *,
     dry_run: bool = False,
     progress: Progress | None = None,
+    decide_with: Decider = decide,
 ) -> list[RouteResult]:
     """Route ``leads`` in order; one result per lead, in the same order.
 
     A lead whose external id is stored already, or appeared earlier in ``leads``, is not routed
     again: its result is the earlier one with ``created=False``. ``dry_run`` decides everything
-    the same way and writes nothing (new leads get ``lead_id=None``).
+    the same way and writes nothing (new leads get ``lead_id=None``). ``decide_with`` stands in
+    for ``decide`` (``route --optimize`` places leads by its batch plan); it must return a
+    Decision ``decide`` could explain: an owner among the route's eligible candidates.
     """
     batch = list(leads)
     if not batch:
@@ -74,7 +81,9 @@ def route_many(
             else:
                 conn = stack.enter_context(engine.begin())
                 lock_routing(conn, exclusive=True)
-            results = _route_all(conn, batch, policy, dry_run=dry_run, progress=progress)
+            results = _route_all(
+                conn, batch, policy, dry_run=dry_run, progress=progress, decide_with=decide_with
+            )
             if dry_run:
                 conn.rollback()
     except DBAPIError as exc:
@@ -92,6 +101,7 @@ def _route_all(
     *,
     dry_run: bool,
     progress: Progress | None,
+    decide_with: Decider = decide,
 ) -> list[RouteResult]:
     if policy.revision == 0:
         revision = find_revision(conn, policy) if dry_run else save_policy(conn, policy)
@@ -152,7 +162,7 @@ def _route_all(
             snapshot.originals = found
         elif snapshot.originals:
             snapshot.originals = {}
-        decision = decide(lead, snapshot, policy)
+        decision = decide_with(lead, snapshot, policy)
         if dupes is not None and keys and decision.status in HOLDS:
             original = Original(None, decision.owner, lead.received_at, ext)
             dupes.held(len(results), keys, original)
