@@ -13,7 +13,7 @@ from bench.common import Result, console, machine, say
 
 BENCHMARKS = (
     *("decide", "raw", "live", "bulk", "api", "accounts"),
-    *("score", "social", "smart", "notify"),
+    *("score", "social", "smart", "notify", "optimize", "observe", "scale"),
 )
 
 

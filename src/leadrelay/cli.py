@@ -244,6 +244,31 @@ def route(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="With --since: print JSON.")] = False,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            "--optimize",
+            help="Assign the batch for the most expected value (lead value x win rate) within"
+            " caps; reports the gain over greedy and plain routing.",
+        ),
+    ] = False,
+    fairness: Annotated[
+        float | None,
+        typer.Option(
+            help="With --optimize: keep each rep within this share (0.2 = 20%) of its"
+            " fair share of the batch."
+        ),
+    ] = None,
+    segment: Annotated[
+        str,
+        typer.Option(
+            help="With --optimize: the lead field win rates are measured by"
+            " (industry, product, company_type, value_slab, source or *)."
+        ),
+    ] = "industry",
+    top_k: Annotated[
+        int, typer.Option("--top-k", help="With --optimize: candidate reps kept per lead.")
+    ] = 20,
     db: DbOption = None,
 ) -> None:
     """Route a file of leads in file order, each at its own received_at; or, with --dry-run
@@ -255,6 +280,14 @@ def route(
         if since is not None and not dry_run:
             why = "--since re-decides stored leads without writing: add --dry-run"
             raise InputFileError(Problem(why, field="--since"))
+        if since is not None and optimize:
+            why = "--optimize assigns a leads file; it does not apply to --since"
+            raise InputFileError(Problem(why, field="--optimize"))
+        if fairness is not None and not optimize:
+            raise InputFileError(Problem("--fairness needs --optimize", field="--fairness"))
+        plan = _Optimize(fairness, segment, top_k) if optimize else None
+        if plan is not None:
+            plan.check()
         if out_file is not None:
             _check_writable(out_file)  # before routing, so a failed write never follows a commit
         with _engine(db) as engine:
@@ -263,9 +296,12 @@ def route(
                 return
             assert leads is not None
             results = _route_file(
-                leads, policy, out_file, dry_run=dry_run, mapping=mapping, engine=engine
-            )
+                leads, policy, out_file, dry_run=dry_run, mapping=mapping, engine=engine,
+                optimize=plan,
+            )  # fmt: skip
     _print_summary(results, dry_run=dry_run)
+    if plan is not None and plan.report is not None:
+        _print_optimized(plan.report)
 
 
 def _route_diff(
@@ -334,6 +370,7 @@ def _route_file(
     dry_run: bool,
     mapping: list[str] | None,
     engine: Engine,
+    optimize: _Optimize | None = None,
 ) -> list[tuple[Lead, Any]]:
     from leadrelay import store
     from leadrelay.policy import load_policy_text
@@ -347,7 +384,7 @@ def _route_file(
         text, source=str(policy_path), reps=reps, teams=teams, base_dir=policy_path.parent
     )
     return _route_leads(leads_path, compiled, out_file, dry_run=dry_run, mapping=mapping,
-                        engine=engine)  # fmt: skip
+                        engine=engine, optimize=optimize)  # fmt: skip
 
 
 def _route_leads(
@@ -358,6 +395,7 @@ def _route_leads(
     dry_run: bool,
     mapping: list[str] | None,
     engine: Engine,
+    optimize: _Optimize | None = None,
 ) -> list[tuple[Lead, Any]]:
     from leadrelay import files
     from leadrelay.workflow import route_many
@@ -370,7 +408,10 @@ def _route_leads(
     )
     # route_many stores the policy version in its own transaction: a failed run leaves nothing.
     with _progress(len(lead_list), "routing" if not dry_run else "dry run") as advance:
-        results = route_many(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
+        if optimize is None:
+            results = route_many(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
+        else:
+            results = optimize.run(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
     pairs = list(zip(lead_list, results, strict=True))
     if out_file is not None:
         files.write_assignments(
@@ -382,6 +423,55 @@ def _route_leads(
         )
         out.print(f"wrote {len(pairs)} rows to {out_file}")
     return pairs
+
+
+class _Optimize:
+    """``route --optimize`` options, and its report once the batch is routed."""
+
+    def __init__(self, fairness: float | None, segment: str, top_k: int) -> None:
+        self.fairness, self.segment, self.top_k = fairness, segment, top_k
+        self.report: Any = None
+
+    def check(self) -> None:
+        from leadrelay.analytics.optimize_batch import check_options
+
+        check_options(self.fairness, self.segment, self.top_k)
+
+    def run(
+        self, engine: Engine, leads: list[Lead], policy: CompiledPolicy, *, dry_run: bool,
+        progress: Callable[[int], None],
+    ) -> list[Any]:  # fmt: skip
+        from leadrelay.analytics.optimize_batch import route_optimized
+
+        self.report = route_optimized(
+            engine, leads, policy, fairness=self.fairness, segment=self.segment, k=self.top_k,
+            dry_run=dry_run, progress=progress,
+        )  # fmt: skip
+        return list(self.report.results)
+
+
+def _print_optimized(report: Any) -> None:
+    table = Table(
+        title=f"Optimal batch assignment: {report.open_leads} of {report.leads} leads open to it"
+        f" (top {report.top_k} candidates each"
+        + (f", fairness ±{report.fairness:.0%}" if report.fairness is not None else "")
+        + ")"
+    )
+    table.add_column("assignment")
+    table.add_column("expected value", justify="right")
+    table.add_column("optimal gains", justify="right")
+    for name, value in (("optimal", report.optimal_value), ("greedy", report.greedy_value),
+                        ("plain routing", report.plain_value)):  # fmt: skip
+        gain = report.optimal_value - value
+        share = f" ({gain / value:+.1%})" if value else ""
+        table.add_row(name, f"{value:,.2f}", "" if name == "optimal" else f"{gain:,.2f}{share}")
+    out.print(table)
+    out.print(
+        f"placed {report.placed} of {report.planned} planned leads"
+        f" ({report.fell_back} kept their plain decision); solved in {report.solve_seconds:.2f} s"
+    )
+    if not report.floors_met:
+        out.print("fairness floors could not all be met at once: solved with the ceilings only")
 
 
 def _check_writable(path: Path) -> None:
@@ -638,25 +728,46 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
-    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    access_log: Annotated[
+        bool, typer.Option(help="Log every request (route template, status, ms, key prefix).")
+    ] = False,
     db: DbOption = None,
 ) -> None:
-    """Run the HTTP API (OpenAPI docs at /docs)."""
+    """Run the HTTP API (OpenAPI docs at /docs, Prometheus metrics at /metrics).
+
+    Logs go to stderr as text, or as JSON lines with LEADRELAY_LOG_FORMAT=json."""
     import os
+    import shutil
+    import tempfile
 
     import uvicorn
 
+    from leadrelay.observe.logs import log_config
     from leadrelay.store import open_store
 
     url = settings.database_url(db)
     with _reported():
         open_store(url).dispose()  # create/upgrade the schema once, before any worker starts
+        try:
+            log_setup = log_config(settings.log_format(), access_log=access_log)
+        except ValueError as exc:
+            raise LeadRelayError(Problem(str(exc), field="LEADRELAY_LOG_FORMAT")) from None
     os.environ["LEADRELAY_DB"] = url  # each worker builds its app from the environment
+    pooled = None
+    if workers > 1 and settings.metrics_dir() is None:
+        # the workers pool their counters for /metrics (prometheus_client multiprocess mode)
+        pooled = tempfile.mkdtemp(prefix="leadrelay-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = pooled
     err.print(f"leadrelay API on http://{host}:{port}/docs (database {_safe(url)})")
-    uvicorn.run(
-        "leadrelay.api.app:app_from_env", factory=True, host=host, port=port,
-        workers=workers, access_log=access_log, log_level="warning",
-    )  # fmt: skip
+    try:
+        # uvicorn's own access log stays off: it prints query strings; leadrelay.http does not
+        uvicorn.run(
+            "leadrelay.api.app:app_from_env", factory=True, host=host, port=port,
+            workers=workers, access_log=False, log_level="warning", log_config=log_setup,
+        )  # fmt: skip
+    finally:
+        if pooled is not None:
+            shutil.rmtree(pooled, ignore_errors=True)
 
 
 @app.command()
@@ -741,7 +852,8 @@ def kpi(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Routing KPIs: distributed, not distributed (aging), turnaround, contact, wins."""
+    """Routing KPIs: distributed, not distributed (aging), turnaround, accept, contact, SLA hit
+    rate, wins (--json adds every percentile and count)."""
     import json
 
     from leadrelay.analytics.report import kpi_report, parse_since
@@ -762,7 +874,8 @@ def kpi(
             *(row.group[d] for d in by or []), str(row.leads), str(row.distributed),
             str(row.not_distributed), str(late), str(row.screened_out), str(row.duplicates),
             _duration(row.turnaround_p50_s), _duration(row.turnaround_p90_s),
-            _pct(row.contact_rate), _pct(row.win_rate), f"{row.won_value:,.0f}",
+            _duration(row.accept_p50_s), _pct(row.contact_rate), _pct(row.sla_hit_rate),
+            _pct(row.win_rate), f"{row.won_value:,.0f}",
         )  # fmt: skip
     out.print(table)
 
@@ -770,7 +883,7 @@ def kpi(
 # short: the table must fit 80 columns with two dimensions
 _KPI_COLUMNS = (
     "leads", "given", "waiting", ">24h", "screened", "dup", "turn p50", "turn p90",
-    "contacted", "win", "won",
+    "accept p50", "contacted", "SLA met", "win", "won",
 )  # fmt: skip
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.snapshot import Original, Snapshot
+from leadrelay.files.common import safe_cell
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for
 from leadrelay.policy.compiled import CompiledPolicy
@@ -168,9 +169,9 @@ def stored_diff(
 
 
 def write_changes(path: Path, changes: Sequence[Change]) -> None:
-    """The changes as CSV (``CHANGE_COLUMNS``)."""
+    """The changes as CSV (``CHANGE_COLUMNS``), every cell safe to open in a spreadsheet."""
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(CHANGE_COLUMNS), lineterminator="\n")
         writer.writeheader()
         for change in changes:
-            writer.writerow({k: "" if v is None else v for k, v in change.as_dict().items()})
+            writer.writerow({k: safe_cell(v) for k, v in change.as_dict().items()})

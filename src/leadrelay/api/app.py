@@ -21,6 +21,7 @@ from leadrelay import __version__, settings
 from leadrelay.api import errors, experiments, kpis, leads, org, policy
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
+from leadrelay.observe import http as observe_http
 
 # A 10,000-lead batch as JSON is about 3-5 MB.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -41,6 +42,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.service.close()  # route what is still queued, stop the group writer
         if owned:
             store.dispose()
 
@@ -55,6 +57,7 @@ def create_app(
     for router in (leads.router, org.router, policy.router, kpis.router, experiments.router):
         app.include_router(router, prefix="/v1")
     _with_pages(app)
+    app.include_router(observe_http.router)  # /metrics, not in the OpenAPI schema
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -62,6 +65,7 @@ def create_app(
 
     _with_body_schemas(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(observe_http.RequestObserver, routes=app.routes)  # outermost: sees a 413
     return app
 
 

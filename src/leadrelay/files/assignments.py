@@ -5,16 +5,14 @@ The columns are a contract users script against (DESIGN.md "File formats"):
 byte-order mark, ``\\n`` line endings, one physical line per row, and the same rows always give
 the same bytes.
 
-Text that a spreadsheet would run as a formula (a cell starting with ``=``, ``+``, ``-``, ``@``,
-tab or carriage return) gets a leading ``'``, so opening the file in Excel cannot execute
-anything a lead's data smuggled in. Plain numbers such as ``-12`` are left alone: a spreadsheet
-reads them as numbers, not formulas.
+Text that a spreadsheet would run as a formula gets a leading ``'`` (``files.common.safe_cell``,
+shared by every CSV leadrelay writes), so opening the file in Excel cannot execute anything a
+lead's data smuggled in.
 """
 
 from __future__ import annotations
 
 import csv
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +20,7 @@ from typing import NamedTuple
 
 from leadrelay.domain.decision import Decision
 from leadrelay.errors import InputFileError, Problem
+from leadrelay.files.common import safe_cell
 
 
 class AssignmentRow(NamedTuple):
@@ -50,9 +49,6 @@ class AssignmentRow(NamedTuple):
 
 
 ASSIGNMENT_COLUMNS: tuple[str, ...] = AssignmentRow._fields
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 def write_assignments(path: Path, rows: Iterable[AssignmentRow | Mapping[str, object]]) -> int:
@@ -93,17 +89,4 @@ def _cells(row: AssignmentRow | Mapping[str, object]) -> list[str]:
         values: Iterable[object] = (row.get(name) for name in ASSIGNMENT_COLUMNS)
     else:
         values = row
-    return [_safe(value) for value in values]
-
-
-def _safe(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    text = str(value)
-    if "\n" in text or "\r" in text:
-        text = " ".join(text.splitlines())
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
+    return [safe_cell(value) for value in values]

@@ -30,6 +30,9 @@ FORMATS = (".csv", ".json")
 _TRUE = frozenset({"true", "yes", "1"})
 _FALSE = frozenset({"false", "no", "0"})
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 
 
 class CellError(ValueError):
@@ -354,3 +357,26 @@ def choice(options: tuple[str, ...]) -> Callable[[str], str]:
         )
 
     return parse
+
+
+def safe_cell(value: object) -> str:
+    """``value`` as the text of a CSV cell that a spreadsheet cannot run as a formula.
+
+    Every CSV leadrelay writes passes its cells through here. Line breaks become spaces: one
+    physical line per row, and no carriage return that a reader would take for the end of a row
+    (Python's csv writer leaves a lone ``\r`` unquoted), where the rest would start a new row.
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading ``'``
+    (the OWASP rule: the spreadsheet shows it as text). Numbers, and text that is a plain number
+    such as ``-12`` or ``+3.5``, are left alone: a spreadsheet reads those as numbers, never as
+    formulas. None is blank.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    text = str(value)
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.splitlines())
+    if text.startswith(FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text

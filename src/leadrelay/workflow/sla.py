@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, select
 from leadrelay.domain.rep import Rep, Role
 from leadrelay.errors import LeadRelayError
 from leadrelay.notify.messages import Message
+from leadrelay.observe import worker as observed
 from leadrelay.pipeline.strategies.registry import STRATEGIES
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute, CompiledSla, Target
 from leadrelay.store.org import Org, load_org
@@ -93,6 +94,7 @@ def run_due_timers(
             report.errors.append(f"timer {timer.id} (lead {timer.lead_id}): {exc}")
             continue
         if outcome == BREACHED:
+            observed.breached(timer)
             report.breached += 1
         elif outcome is not None:
             report.met += 1

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from leadrelay.notify.deliver import DeliveryError, SmtpSettings, post_webhook, send_email
+from leadrelay.observe import worker as observed
 from leadrelay.store.outbox import (
     OutboxItem,
     claim_due,
@@ -72,11 +73,14 @@ def deliver_due(engine: Engine, config: WorkerConfig, clock: Clock = utc_now) ->
         except DeliveryError as exc:
             with engine.begin() as conn:
                 mark_failed(conn, item, clock(), str(exc))
+            observed.failed(item, str(exc))
             report.failed += 1
-            report.errors.append(f"outbox {item.id} ({item.channel} {item.target}): {exc}")
+            line = f"outbox {item.id} ({item.channel} {item.target}): {exc}"
+            report.errors.append(observed.scrub(item, line))  # a webhook URL may hold a secret
         else:
             with engine.begin() as conn:
                 mark_delivered(conn, item.id, clock())
+            observed.delivered(item)
             report.delivered += 1
     return report
 
