@@ -849,6 +849,12 @@ def kpi(
     since: Annotated[
         str | None, typer.Option(help="Only leads that arrived since: 30d, 12h, 2w or ISO time.")
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--where", help="Only leads with this dimension value, e.g. product=crm (repeatable)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     db: DbOption = None,
 ) -> None:
@@ -856,11 +862,18 @@ def kpi(
     rate, wins (--json adds every percentile and count)."""
     import json
 
-    from leadrelay.analytics.report import kpi_report, parse_since
+    from leadrelay.analytics.report import kpi_report, parse_since, parse_where
 
     now = datetime.now(UTC)
     with _reported(), _engine(db) as engine, engine.connect() as conn:
-        rows = kpi_report(conn, now=now, by=by or [], period=period, since=parse_since(since, now))
+        rows = kpi_report(
+            conn,
+            now=now,
+            by=by or [],
+            period=period,
+            since=parse_since(since, now),
+            where=parse_where(where or []),
+        )
     if as_json:
         print(json.dumps([row.as_dict() for row in rows], indent=2, default=str))
         return

@@ -38,3 +38,20 @@ def test_kpis_by_confidence_and_owner_with_sla_hit_rates(api: Api) -> None:
     (overall,) = api.client.get("/v1/kpis", headers=api.rep_bo).json()
     assert overall["sla_hit_rate"] == 1 / 3
     assert "accept_p90_s" in overall
+
+
+def test_kpis_only_for_the_leads_with_a_dimension_value(api: Api) -> None:
+    for i, product in enumerate(["crm", "crm", "erp"]):
+        response = api.client.post(
+            "/v1/leads", json={"email": f"p{i}@p.example", "product": product}, headers=api.manager
+        )
+        assert response.status_code == 201
+    (crm,) = api.client.get("/v1/kpis?where=product=crm", headers=api.manager).json()
+    assert crm["leads"] == 2
+    by_owner = api.client.get("/v1/kpis?where=product=erp&by=owner", headers=api.manager).json()
+    assert sum(row["leads"] for row in by_owner) == 1
+    bad = api.client.get("/v1/kpis?where=prodct=crm", headers=api.manager)
+    assert bad.status_code == 422
+    assert "prodct" in bad.text and "product" in bad.text  # did you mean
+    html = api.client.get("/dashboard?only=product&value=erp", headers=api.manager).text
+    assert 'option value="product" selected' in html

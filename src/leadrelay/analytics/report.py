@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from leadrelay.analytics.fairness import RouteFairness
-from leadrelay.analytics.kpi import KpiRow, kpis
-from leadrelay.errors import Problem, UnknownNameError
+from leadrelay.analytics.kpi import DIMENSIONS, KpiRow, dimension, kpis
+from leadrelay.errors import Problem, UnknownNameError, did_you_mean
+from leadrelay.store.facts import LeadFacts
 
 _SPAN = re.compile(r"^(\d+)([hdw])$")
 
@@ -35,6 +36,20 @@ def parse_since(text: str | None, now: datetime) -> datetime | None:
     return moment
 
 
+def parse_where(items: Sequence[str]) -> dict[str, str]:
+    """``["product=crm", "source=web"]`` -> ``{"product": "crm", "source": "web"}``."""
+    where: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UnknownNameError(
+                Problem(f"{item!r}: write dimension=value, e.g. product=crm", field="where")
+            )
+        where[name] = value.strip()
+    return where
+
+
 def kpi_report(
     conn: Connection,
     *,
@@ -42,16 +57,38 @@ def kpi_report(
     by: Sequence[str] = (),
     period: str = "week",
     since: datetime | None = None,
+    where: Mapping[str, str] | None = None,
 ) -> list[KpiRow]:
+    """KPIs of the leads since ``since`` whose dimensions have the values in ``where`` (e.g.
+    ``{"product": "crm"}``; "(none)" matches leads without one), sliced by ``by``."""
     from leadrelay.store import load_org
     from leadrelay.store.facts import lead_facts
 
     if len(by) > 2:
         raise UnknownNameError(Problem("slice by at most two dimensions at once", field="by"))
+    for name in where or {}:
+        if name not in DIMENSIONS:
+            raise UnknownNameError(
+                Problem(
+                    f"unknown dimension {name!r}; use one of {', '.join(DIMENSIONS)}",
+                    field="where",
+                    suggestion=did_you_mean(name, DIMENSIONS),
+                )
+            )
     org = load_org(conn)
     units = {rep.id: rep.teams[0] for rep in org.reps.values() if rep.teams}
     try:
-        facts = lead_facts(conn, since=since, now=now)
+        facts: Iterable[LeadFacts] = lead_facts(conn, since=since, now=now)
+        if where:
+            wanted = dict(where)
+            facts = (
+                f
+                for f in facts
+                if all(
+                    dimension(f, name, period=period, units=units) == value
+                    for name, value in wanted.items()
+                )
+            )
         return kpis(facts, now=now, by=by, period=period, units=units)
     except ValueError as exc:
         raise UnknownNameError(Problem(str(exc), field="by")) from None

@@ -28,12 +28,23 @@ def get_kpis(
     by: Annotated[list[Dimension] | None, Query(max_length=2)] = None,
     period: Annotated[str, Query(pattern="^(day|week|month)$")] = "week",
     since: Annotated[str | None, Query(max_length=40)] = None,
+    where: Annotated[
+        list[Annotated[str, Query(max_length=200)]] | None,
+        Query(max_length=len(DIMENSIONS), description="dimension=value, e.g. product=crm"),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    from leadrelay.analytics.report import kpi_report, parse_since
+    from leadrelay.analytics.report import kpi_report, parse_since, parse_where
 
     now = datetime.now(UTC)
     with svc.engine.connect() as conn:
-        rows = kpi_report(conn, now=now, by=by or [], period=period, since=parse_since(since, now))
+        rows = kpi_report(
+            conn,
+            now=now,
+            by=by or [],
+            period=period,
+            since=parse_since(since, now),
+            where=parse_where(where or []),
+        )
     return [row.as_dict() for row in rows]
 
 

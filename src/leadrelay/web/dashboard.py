@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -29,6 +29,7 @@ class DashboardView:
     by: list[str]
     period: str
     since: str
+    where: dict[str, str]
     overall: KpiRow
     rows: list[KpiRow]
     turnaround: Markup
@@ -44,14 +45,21 @@ def _label(row: KpiRow) -> str:
 
 
 def dashboard(
-    conn: Connection, now: datetime, by: Sequence[str], period: str, since: str
+    conn: Connection,
+    now: datetime,
+    by: Sequence[str],
+    period: str,
+    since: str,
+    where: Mapping[str, str] | None = None,
 ) -> DashboardView:
-    """Raises UnknownNameError (with the field) for a bad dimension, period or ``since``."""
+    """Raises UnknownNameError (with the field) for a bad dimension, period or ``since``;
+    ``where`` keeps only the leads with those dimension values (e.g. product = crm)."""
     start = parse_since(since, now)
-    rows = kpi_report(conn, now=now, by=by, period=period, since=start)
-    overall = kpi_report(conn, now=now, period=period, since=start)
+    only = dict(where or {})
+    rows = kpi_report(conn, now=now, by=by, period=period, since=start, where=only)
+    overall = kpi_report(conn, now=now, period=period, since=start, where=only)
     whole = overall[0] if overall else KpiRow(group={})
-    over_time = kpi_report(conn, now=now, by=["period"], period=period, since=start)
+    over_time = kpi_report(conn, now=now, by=["period"], period=period, since=start, where=only)
     turnaround = bar_chart(
         "Turnaround: arrival to first accountable person",
         [(_label(r), [r.turnaround_p50_s, r.turnaround_p90_s]) for r in rows],
@@ -87,6 +95,7 @@ def dashboard(
         by=list(by),
         period=period,
         since=since,
+        where=only,
         overall=whole,
         rows=rows,
         turnaround=turnaround,

@@ -489,11 +489,14 @@ def dashboard_page(
     by: Annotated[list[str] | None, Query(max_length=2)] = None,
     period: Annotated[str, Query(max_length=8)] = "week",
     since: Annotated[str, Query(max_length=40)] = "",
+    only: Annotated[str, Query(max_length=32)] = "",
+    value: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
     chosen = [b for b in by or [] if b]
+    where = {only: value} if only else {}
     with _reading(request).connect() as conn:
         try:
-            view = dashboard.dashboard(conn, _now(), chosen, period, since)
+            view = dashboard.dashboard(conn, _now(), chosen, period, since, where)
         except UnknownNameError as exc:
             return refusal(request, viewer, 422, str(exc.problems[0]))
     return page(request, "dashboard.html", viewer, view=view)
