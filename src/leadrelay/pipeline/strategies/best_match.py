@@ -8,6 +8,8 @@ score of every candidate lands in the Decision.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from leadrelay.domain.decision import Candidate, Status
@@ -38,9 +40,6 @@ class FactorWeights(BaseModel):
     def named(self) -> list[tuple[str, float]]:
         """The factors that count, in the order FACTORS lists them."""
         return [(name, getattr(self, name)) for name in FACTORS if getattr(self, name) > 0]
-
-
-_PERFORMANCE = frozenset({"performance"})
 
 
 def weights_read(weights: FactorWeights) -> frozenset[str]:
@@ -104,54 +103,52 @@ class Ranking:
         tie = f"; tied with {self.tied - 1} other(s), round-robin order" if self.tied > 1 else ""
         return f"{label}: {self.best.id} scored {self.score:.2f} ({why}){tie}"
 
+    def pick(self, label: str, rotation: str | None = None) -> Pick:
+        """The best rep as the route's answer, every candidate's scores in the trace."""
+        return Pick(
+            Status.ASSIGNED,
+            self.reason(label),
+            owner=self.best.id,
+            scored=self.scored,
+            rotation=rotation,
+        )
+
 
 class BestMatch(Strategy):
     name = "best_match"
-    Params = BestMatchParams
+    Params: ClassVar[type[BaseModel]] = BestMatchParams
     summary = "the rep with the best weighted factor score (expertise, performance, ...)"
+    label = "best match"  # how the reason starts
+
+    def weights(self, params: BaseModel) -> FactorWeights:
+        assert isinstance(params, BestMatchParams)
+        return params.weights
 
     def reads(self, params: BaseModel) -> frozenset[str]:
-        assert isinstance(params, BestMatchParams)
-        return weights_read(params.weights)
+        return weights_read(self.weights(params))
 
     def choose(self, ctx: RouteContext) -> Pick | Pass:
         if not ctx.eligible:
             return Pass("no eligible rep")
         params = ctx.route.params
-        assert isinstance(params, BestMatchParams)
-        ranking = rank(ctx, params, params.weights)
-        return Pick(
-            Status.ASSIGNED,
-            ranking.reason("best match"),
-            owner=ranking.best.id,
-            scored=ranking.scored,
-        )
+        assert isinstance(params, FactorOptions)
+        return rank(ctx, params, self.weights(params)).pick(self.label)
 
 
 class PerformanceParams(FactorOptions):
     pass
 
 
-class PerformanceStrategy(Strategy):
+_ONLY_PERFORMANCE = FactorWeights(performance=1.0)
+
+
+class PerformanceStrategy(BestMatch):
     """Best match on performance alone: the rep who wins most of the leads it is given."""
 
     name = "performance"
     Params = PerformanceParams
     summary = "the rep with the best win rate on given leads of the lead's segment"
-    _WEIGHTS = FactorWeights(performance=1.0)
+    label = "performance"
 
-    def reads(self, params: BaseModel) -> frozenset[str]:
-        return _PERFORMANCE
-
-    def choose(self, ctx: RouteContext) -> Pick | Pass:
-        if not ctx.eligible:
-            return Pass("no eligible rep")
-        params = ctx.route.params
-        assert isinstance(params, PerformanceParams)
-        ranking = rank(ctx, params, self._WEIGHTS)
-        return Pick(
-            Status.ASSIGNED,
-            ranking.reason("performance"),
-            owner=ranking.best.id,
-            scored=ranking.scored,
-        )
+    def weights(self, params: BaseModel) -> FactorWeights:
+        return _ONLY_PERFORMANCE

@@ -12,7 +12,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from leadrelay.domain.decision import Status
 from leadrelay.pipeline.split import split_bucket
 from leadrelay.pipeline.strategies.base import Pass, Pick, RouteContext, Strategy
 from leadrelay.pipeline.strategies.best_match import BestMatchParams, rank, weights_read
@@ -51,13 +50,7 @@ class ModifiedRoundRobin(Strategy):
         if bucket < params.share:
             ranking = rank(ctx, params, params.weights)
             label = f"modified round robin, in the {params.share:.0%} routed on merit; best match"
-            return Pick(
-                Status.ASSIGNED,
-                ranking.reason(label),
-                owner=ranking.best.id,
-                scored=ranking.scored,
-                rotation=f"{ctx.route.name}{MERIT}",
-            )
+            return ranking.pick(label, rotation=f"{ctx.route.name}{MERIT}")
         route = dataclasses.replace(ctx.route, params=_SEQUENTIAL)
         answer = _ROTATIONS[params.rest].choose(dataclasses.replace(ctx, route=route))
         if isinstance(answer, Pass):

@@ -40,9 +40,23 @@ STRATEGIES: dict[str, Strategy] = {
 
 
 def policy_reads(policy: CompiledPolicy) -> frozenset[str]:
-    """What beyond the routing tables some route of the policy reads (``Strategy.reads``)."""
+    """What beyond the routing tables some route of the policy reads (``Strategy.reads``).
+
+    Asked for every live lead: remembered per policy object (compiled policies never change;
+    the memo holds the policy, so its id is not reused while it is here).
+    """
+    held = _READS.get(id(policy))
+    if held is not None and held[0] is policy:
+        return held[1]
     routes = [*policy.routes, *(experiment.route for experiment in policy.experiments)]
     found: set[str] = set()
     for route in routes:
         found |= STRATEGIES[route.strategy].reads(route.params)
+    if len(_READS) >= _MAX_READS:
+        _READS.clear()
+    _READS[id(policy)] = (policy, frozenset(found))
     return frozenset(found)
+
+
+_READS: dict[int, tuple[CompiledPolicy, frozenset[str]]] = {}
+_MAX_READS = 16
