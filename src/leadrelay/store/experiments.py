@@ -1,7 +1,7 @@
 """Experiment arms as stored: which leads entered which arm, and what happened to each.
 
-One grouped query: a lead's outcome flags come from its events (contacted, qualified, won,
-lost), whoever recorded them.
+The facts are ``store.facts.lead_facts`` of the experiment's leads: a lead's outcome flags come
+from its events (contacted, qualified, won, lost), whoever recorded them.
 """
 
 from __future__ import annotations
@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, case, func, select
+from sqlalchemy import Connection, select
 
-from leadrelay.store.tables import events, leads
+from leadrelay.store.facts import lead_facts
+from leadrelay.store.tables import leads
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,43 +38,12 @@ def arm_facts(
     conn: Connection, experiment: str, *, since: datetime | None = None
 ) -> Iterator[ArmFacts]:
     """Every stored lead that entered ``experiment`` (received at or after ``since``)."""
-
-    def seen(kind: str) -> ColumnElement[Any]:
-        return func.max(case((events.c.kind == kind, 1), else_=0))
-
-    outcomes = (
-        select(
-            events.c.lead_id,
-            seen("contacted").label("contacted"),
-            seen("qualified").label("qualified"),
-            seen("won").label("won"),
-            seen("lost").label("lost"),
-        )
-        .where(events.c.kind.in_(["contacted", "qualified", "won", "lost"]))
-        .group_by(events.c.lead_id)
-        .subquery()
-    )
-    stmt = (
-        select(
-            leads.c.id,
-            leads.c.arm,
-            outcomes.c.contacted,
-            outcomes.c.qualified,
-            outcomes.c.won,
-            outcomes.c.lost,
-        )
-        .outerjoin(outcomes, outcomes.c.lead_id == leads.c.id)
-        .where(leads.c.experiment == experiment)
-        .order_by(leads.c.id)
-    )
-    if since is not None:
-        stmt = stmt.where(leads.c.received_at >= since)
-    for row in conn.execute(stmt):
+    for facts in lead_facts(conn, since=since, experiment=experiment):
         yield ArmFacts(
-            lead_id=int(row.id),
-            arm=str(row.arm or "control"),
-            contacted=bool(row.contacted),
-            qualified=bool(row.qualified),
-            won=bool(row.won),
-            lost=bool(row.lost),
+            lead_id=facts.id,
+            arm=facts.arm or "control",
+            contacted=facts.first_contact_at is not None,
+            qualified=facts.qualified_at is not None,
+            won=facts.won_at is not None,
+            lost=facts.lost_at is not None,
         )

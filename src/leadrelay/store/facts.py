@@ -39,6 +39,7 @@ class LeadFacts:
     lost_at: datetime | None
     sla_met: int = 0  # the lead's SLA timers whose step happened in time
     sla_breached: int = 0  # ... that ran out (the worker's verdict, or overdue and still open)
+    qualified_at: datetime | None = None
 
 
 def lead_facts(
@@ -47,9 +48,11 @@ def lead_facts(
     since: datetime | None = None,
     until: datetime | None = None,
     now: datetime | None = None,
+    experiment: str | None = None,
 ) -> Iterator[LeadFacts]:
-    """Every lead's facts; with ``now``, an open SLA timer already due counts as breached
-    (the worker has not reached it yet, but the deadline has passed)."""
+    """Every lead's facts (only those that entered ``experiment``, when given); with ``now``,
+    an open SLA timer already due counts as breached (the worker has not reached it yet, but
+    the deadline has passed)."""
     owned = (
         select(assignments.c.lead_id, func.min(assignments.c.assigned_at).label("first_owned"))
         .where(assignments.c.owner.is_not(None))
@@ -65,10 +68,11 @@ def lead_facts(
             events.c.lead_id,
             first("contacted").label("contacted"),
             first("accepted").label("accepted"),
+            first("qualified").label("qualified"),
             first("won").label("won"),
             first("lost").label("lost"),
         )
-        .where(events.c.kind.in_(["contacted", "accepted", "won", "lost"]))
+        .where(events.c.kind.in_(["contacted", "accepted", "qualified", "won", "lost"]))
         .group_by(events.c.lead_id)
         .subquery()
     )
@@ -103,6 +107,7 @@ def lead_facts(
             owned.c.first_owned,
             outcomes.c.contacted,
             outcomes.c.accepted,
+            outcomes.c.qualified,
             outcomes.c.won,
             outcomes.c.lost,
             won_value.c.data,
@@ -120,6 +125,8 @@ def lead_facts(
         conditions.append(leads.c.received_at >= since)
     if until is not None:
         conditions.append(leads.c.received_at < until)
+    if experiment is not None:
+        conditions.append(leads.c.experiment == experiment)
     if conditions:
         stmt = stmt.where(and_(*conditions))
     for row in conn.execute(stmt.execution_options(yield_per=10_000)):
@@ -146,6 +153,7 @@ def lead_facts(
             lost_at=_utc(row.lost),
             sla_met=int(row.met or 0),
             sla_breached=int(row.breached or 0),
+            qualified_at=_utc(row.qualified),
         )
 
 
