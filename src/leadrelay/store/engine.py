@@ -205,8 +205,9 @@ def _sqlite_begin(conn: Connection) -> None:
     run_driver_sql(conn, "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
-def run_driver_sql(conn: Connection, sql: str, params: Any = ()) -> Any:
-    """Execute ``sql`` (in the driver's parameter style) on the connection's DBAPI cursor.
+def run_driver_sql(conn: Connection, sql: str, params: Any = (), *, many: bool = False) -> Any:
+    """Execute ``sql`` (in the driver's parameter style) on the connection's DBAPI cursor;
+    ``many``: ``params`` is a list of parameter sets, run with ``executemany``.
 
     Returns the cursor. A driver error is raised as SQLAlchemy would raise it (``IntegrityError``,
     ``OperationalError``... with ``.orig``), and a lost connection is invalidated.
@@ -216,7 +217,10 @@ def run_driver_sql(conn: Connection, sql: str, params: Any = ()) -> Any:
         raise StoreError("the database connection is closed")
     cursor = raw.cursor()
     try:
-        cursor.execute(sql, params)
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
     except Exception as exc:
         _raise_wrapped(conn, sql, params, exc, raw, cursor)
     return cursor
@@ -260,22 +264,23 @@ class DriverSQL:
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Execute with ``params``; returns the DBAPI cursor (fetch rows or read ``rowcount``)."""
-        dialect = conn.dialect
+        plan = self._plan(conn.dialect, params)
+        return run_driver_sql(conn, plan.sql, plan.values(params))
+
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
+        """Execute once per row (``executemany``; every row has the first one's names);
+        returns the DBAPI cursor (its ``rowcount``: rows changed in all)."""
+        if not rows:
+            raise ValueError("run_many needs at least one row")
+        plan = self._plan(conn.dialect, rows[0])
+        return run_driver_sql(conn, plan.sql, list(map(plan.values, rows)), many=True)
+
+    def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
         key = (dialect.name, dialect.driver, tuple(params))
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._compile(dialect, key[2])
-        merged = {**plan.fixed, **params} if plan.fixed else params
-        order = plan.order
-        if plan.positional:
-            values: Any = tuple(
-                [merged[name] if proc is None else proc(merged[name]) for name, proc in order]
-            )
-        else:
-            values = {
-                name: merged[name] if proc is None else proc(merged[name]) for name, proc in order
-            }
-        return run_driver_sql(conn, plan.sql, values)
+        return plan
 
     def _compile(self, dialect: Dialect, given: Sequence[str]) -> _Plan:
         build = self._build
@@ -337,6 +342,16 @@ class _Plan:
     positional: bool
     order: tuple[tuple[str, Callable[[Any], Any] | None], ...]
     fixed: dict[str, Any]
+
+    def values(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters for ``params``: bind-processed, in the statement's order."""
+        merged = {**self.fixed, **params} if self.fixed else params
+        order = self.order
+        if self.positional:
+            return tuple(
+                [merged[name] if proc is None else proc(merged[name]) for name, proc in order]
+            )
+        return {name: merged[name] if proc is None else proc(merged[name]) for name, proc in order}
 
 
 def _raise_wrapped(

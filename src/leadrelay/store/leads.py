@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Column, Connection, bindparam, func, insert, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import LEAD_FIELDS, Lead
@@ -82,6 +83,7 @@ _INSERT_EVENTS = insert(events)
 _MAX_ID = select(func.coalesce(func.max(leads.c.id), 0))
 # Live routing's single-lead writes (columns: those of the row given, as with Core).
 _INSERT_ONE = DriverSQL(lambda dialect: _INSERT_MANY if dialect == "sqlite" else _INSERT_LEAD)
+_INSERT_ROWS = DriverSQL(_INSERT_MANY)
 _INSERT_DECISION = DriverSQL(_INSERT_DECISIONS, as_is=("body",))
 _INSERT_ASSIGNMENT = DriverSQL(_INSERT_ASSIGNMENTS)
 _INSERT_EVENT = DriverSQL(_INSERT_EVENTS)
@@ -106,7 +108,7 @@ def insert_leads(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
     else:
         first = int(conn.scalar(_MAX_ID) or 0) + 1
         ids = list(range(first, first + len(rows)))
-    conn.execute(_INSERT_MANY, [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
+    _INSERT_ROWS.run_many(conn, [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
     return ids
 
 
@@ -119,7 +121,9 @@ def insert_lead(conn: Connection, lead: Lead, decision: Decision) -> int:
 
 
 def insert_outcomes(conn: Connection, lead_ids: Sequence[int], decided: Sequence[Decision]) -> None:
-    """Decision bodies, assignments and 'routed' events for leads just inserted, in batches."""
+    """Decision bodies, assignments and 'routed' events for leads just inserted, in batches
+    (one ``executemany`` per table on the driver's cursor; bodies serialised as ``decision_json``
+    does)."""
     if not lead_ids:
         return
     if len(lead_ids) == 1:
@@ -130,11 +134,13 @@ def insert_outcomes(conn: Connection, lead_ids: Sequence[int], decided: Sequence
         _INSERT_EVENT.run(conn, event_row(lead_id, decision))
         return
     pairs = list(zip(lead_ids, decided, strict=True))
-    conn.execute(_INSERT_DECISIONS, [{"lead_id": i, "body": d.to_dict()} for i, d in pairs])
+    _INSERT_DECISION.run_many(
+        conn, [{"lead_id": i, "body": decision_json(conn, d)} for i, d in pairs]
+    )
     held = [assignment_row(i, d) for i, d in pairs if holds_assignment(d)]
     if held:
-        conn.execute(_INSERT_ASSIGNMENTS, held)
-    conn.execute(_INSERT_EVENTS, [event_row(i, d) for i, d in pairs])
+        _INSERT_ASSIGNMENT.run_many(conn, held)
+    _INSERT_EVENT.run_many(conn, [event_row(i, d) for i, d in pairs])
 
 
 def assignment_row(lead_id: int, decision: Decision) -> dict[str, Any]:
@@ -236,14 +242,31 @@ def find_by_external_id(conn: Connection, external_id: str) -> int | None:
     return None if found is None else int(found[0])
 
 
+# PostgreSQL: one statement, prepared once, for any number of ids, probing the unique index
+# id by id. (``IN (...)`` and ``= ANY(...)`` got a sequential scan while the table was young,
+# and kept it in the cached plan: 2.7 ms a group, against 0.2 ms.)
+_EXTERNAL = (
+    func.unnest(bindparam("ids", type_=ARRAY(leads.c.external_id.type)))
+    .table_valued("ext")
+    .render_derived(name="wanted")
+)
+_BY_EXTERNAL_IDS_PG = DriverSQL(
+    select(leads.c.external_id, leads.c.id).join(_EXTERNAL, leads.c.external_id == _EXTERNAL.c.ext)
+)
+
+
 def find_by_external_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
     """Stored lead ids of those external ids that are stored."""
     found: dict[str, int] = {}
     for chunk in _chunks(list(external_ids)):
-        for row in conn.execute(
-            select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(chunk))
-        ):
-            found[row.external_id] = int(row.id)
+        if conn.dialect.name == "postgresql":
+            rows = _BY_EXTERNAL_IDS_PG.run(conn, {"ids": chunk}).fetchall()
+        else:
+            rows = conn.execute(
+                select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(chunk))
+            ).all()
+        for external_id, lead_id in rows:
+            found[external_id] = int(lead_id)
     return found
 
 
