@@ -9,7 +9,13 @@ from tests.builders import NOON
 
 from leadrelay.domain import Caps, LedgerEntry, Rep, period_starts
 from leadrelay.store import build_snapshot, load_org, save_reps
-from leadrelay.store.routing import add_open, advance_route, note_rotation, take_capacity
+from leadrelay.store.routing import (
+    add_open,
+    advance_route,
+    claim_all,
+    note_rotation,
+    take_capacity,
+)
 from leadrelay.store.tables import rep_load
 
 
@@ -46,6 +52,28 @@ def test_the_route_sequence_moves_only_from_the_value_seen(engine: Engine) -> No
         assert advance_route(conn, "inbound", 0) is None  # someone else moved it first
         assert advance_route(conn, "inbound", 1) == 2
         assert advance_route(conn, "inbound", 1) is None
+
+
+def test_claims_made_together_hold_only_if_every_one_holds(engine: Engine) -> None:
+    """``claim_all`` (one round trip on PostgreSQL): sequences move from the values seen and
+    capacity is taken within every cap; any claim that does not hold fails the whole call."""
+    starts = period_starts(NOON, "UTC")
+    with engine.begin() as conn:
+        assert claim_all(conn, [("a", 0, 2)], [("ana", starts, Caps(per_day=3), 2)]) == {"a": 2}
+        assert claim_all(
+            conn, [("a", 2, 1), ("b", 0, 1)], [("ana", starts, Caps(per_day=3), 1)]
+        ) == {"a": 3, "b": 1}
+    assert _counts(engine, "ana") == {"day": 3, "week": 3, "month": 3, "open": 3}
+    for routes, loads in (
+        ([("a", 2, 1)], [("bo", starts, Caps(), 1)]),  # "a" moved on since 2
+        ([("a", 3, 1)], [("ana", starts, Caps(per_day=3), 1)]),  # ana is at her daily cap
+        ([("a", 3, 1)], [("bo", starts, Caps(per_week=1), 2)]),  # two can never fit a cap of 1
+    ):
+        with engine.begin() as conn:
+            assert claim_all(conn, routes, loads) is None
+            conn.rollback()
+    assert _counts(engine, "ana") == {"day": 3, "week": 3, "month": 3, "open": 3}
+    assert _counts(engine, "bo") == {}
 
 
 def test_snapshot_reads_counters_of_the_periods_now_falls_in_for_each_rep(engine: Engine) -> None:

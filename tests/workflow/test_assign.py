@@ -193,14 +193,15 @@ def test_losing_the_race_for_a_route_decides_again(
 ) -> None:
     import leadrelay.workflow.assign as assign
 
-    real = assign.advance_route
+    real = assign.claim_all
     calls: list[int] = []
 
-    def once_too_late(conn: Any, route: str, seen: int) -> int | None:
+    def once_too_late(conn: Any, routes: Any, loads: Any) -> dict[str, int] | None:
+        ((_, seen, _),) = routes
         calls.append(seen)
-        return None if len(calls) == 1 else real(conn, route, seen)
+        return None if len(calls) == 1 else real(conn, routes, loads)
 
-    monkeypatch.setattr(assign, "advance_route", once_too_late)
+    monkeypatch.setattr(assign, "claim_all", once_too_late)
     result = route_lead(engine, lead(external_id="L1", industry="airline"), policy)
 
     assert calls == [0, 0]

@@ -19,6 +19,7 @@ from tests.builders import NOON, lead
 from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy, load_policy_text
 from leadrelay.store import open_store, save_reps, save_teams
+from leadrelay.store.routing import advance_route
 from leadrelay.store.tables import (
     assignments,
     decisions,
@@ -230,18 +231,19 @@ def test_a_lost_race_decides_the_group_again_from_the_store(
     engine = stores()
     policy = _policy()
     route_lead(engine, lead(external_id="w", industry="airline"), policy)
-    real = group_module.advance_route
+    real = group_module.claim_all
     calls = {"n": 0}
 
-    def moved_once(conn: Any, route: str, seen: int, n: int = 1) -> int | None:
+    def moved_once(conn: Any, routes: Any, loads: Any) -> dict[str, int] | None:
         calls["n"] += 1
         if calls["n"] == 1:  # as if another router had given a lead meanwhile
-            with_other = real(conn, route, seen, 1)
+            ((route, seen, _),) = routes
+            with_other = advance_route(conn, route, seen, 1)
             assert with_other is not None
             return None
-        return real(conn, route, seen, n)
+        return real(conn, routes, loads)
 
-    monkeypatch.setattr(group_module, "advance_route", moved_once)
+    monkeypatch.setattr(group_module, "claim_all", moved_once)
     batch = [lead(external_id=f"r{i}", industry="airline") for i in range(3)]
     results = route_group(engine, batch, policy)
     assert calls["n"] == 2

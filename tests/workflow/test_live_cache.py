@@ -110,21 +110,22 @@ def test_a_lost_race_is_decided_again_from_what_the_winner_wrote(
     theirs = make_engine(pg_url)
     try:
         first = route_lead(mine, lead(external_id="A1", industry="airline"), policy)
-        real = assign.advance_route
+        real = assign.claim_all
         seen: list[int] = []
 
-        def overtaken(conn: Any, route: str, at_seq: int) -> int | None:
+        def overtaken(conn: Any, routes: Any, loads: Any) -> dict[str, int] | None:
             if conn.engine is not mine:
-                return real(conn, route, at_seq)
+                return real(conn, routes, loads)
+            ((_, at_seq, _),) = routes
             seen.append(at_seq)
             if len(seen) == 1:  # the other router takes the next place first
                 won = route_lead(theirs, lead(external_id="T1", industry="airline"), policy)
                 assert won.decision.owner == "bo"
-            return real(conn, route, at_seq)
+            return real(conn, routes, loads)
 
-        monkeypatch.setattr(assign, "advance_route", overtaken)
+        monkeypatch.setattr(assign, "claim_all", overtaken)
         retried = route_lead(mine, lead(external_id="A2", industry="airline"), policy)
-        monkeypatch.setattr(assign, "advance_route", real)
+        monkeypatch.setattr(assign, "claim_all", real)
         after = route_lead(mine, lead(external_id="A3", industry="airline"), policy)
     finally:
         theirs.dispose()

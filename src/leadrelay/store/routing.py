@@ -9,7 +9,7 @@ driver's cursor (``DriverSQL``): SQLAlchemy's work around an execute costs more 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Connection, Date, Executable, bindparam, text
 
 from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import LedgerEntry, Snapshot
-from leadrelay.store.engine import DriverSQL
+from leadrelay.store.engine import DriverSQL, pipelined
 from leadrelay.store.tables import (
     OPEN_PERIOD,
     OPEN_START,
@@ -59,15 +59,62 @@ def take_capacity(
     fewer rows (its row count: inserted plus updated, on both backends). On False some counters
     may have moved already: the caller rolls back.
     """
+    params = _take_params(rep_id, starts, caps, n)
+    return params is not None and _TAKE_SQL.run(conn, params).rowcount == len(_PERIODS) + 1
+
+
+def _take_params(
+    rep_id: str, starts: Mapping[str, date], caps: Caps, n: int
+) -> dict[str, Any] | None:
+    """``take_capacity``'s statement parameters; None when ``n`` can never fit the caps."""
     limits = dict(caps.items())
     if n < 1 or any(cap is not None and cap < n for cap in limits.values()):
-        return False
+        return None
     params: dict[str, Any] = {"rep": rep_id, "open": OPEN_START, "uncapped": _UNCAPPED, "n": n}
     for period in _PERIODS:
         cap = limits[period]
         params[period] = starts[period]
         params[f"cap_{period}"] = _UNCAPPED if cap is None else cap
-    return bool(_TAKE_SQL.run(conn, params).rowcount == len(_PERIODS) + 1)
+    return params
+
+
+# A load claim: the rep, the starts of its day, week and month, its caps, and leads to count.
+LoadClaim = tuple[str, Mapping[str, date], Caps, int]
+
+
+def claim_all(
+    conn: Connection, routes: Sequence[tuple[str, int, int]], loads: Sequence[LoadClaim]
+) -> dict[str, int] | None:
+    """``advance_route`` for each (route, seen, n) and ``take_capacity`` for each load claim,
+    in the order given; each route's new sequence, or None if any claim failed (the caller
+    rolls back).
+
+    On PostgreSQL the claims of routes that have a sequence already, and every load claim, go
+    in one round trip (pipeline mode) and their row counts are checked after it: a group of
+    32 leads makes some twenty claims, a round trip each before.
+    """
+    claimed: dict[str, int] = {}
+    for route, seen, n in routes:
+        if seen == 0:  # the route's first lead: insert-or-read, answered at once
+            new = advance_route(conn, route, seen, n)
+            if new is None:
+                return None
+            claimed[route] = new
+    loads_params = [_take_params(rep_id, starts, caps, n) for rep_id, starts, caps, n in loads]
+    if None in loads_params:
+        return None
+    checks: list[tuple[Any, int]] = []  # (cursor, the row count it must have)
+    with pipelined(conn):
+        for route, seen, n in routes:
+            if seen != 0:
+                cursor = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen, "n": n})
+                checks.append((cursor, 1))
+                claimed[route] = seen + n
+        for params in loads_params:
+            checks.append((_TAKE_SQL.run(conn, params), len(_PERIODS) + 1))  # type: ignore[arg-type]
+    if any(cursor.rowcount != want for cursor, want in checks):
+        return None
+    return claimed
 
 
 def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:

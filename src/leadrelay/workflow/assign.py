@@ -44,7 +44,7 @@ from leadrelay.store.leads import (
 )
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
-from leadrelay.store.routing import advance_route, note_rotation, take_capacity
+from leadrelay.store.routing import claim_all, note_rotation
 from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.follow_up import follow_up
@@ -136,15 +136,17 @@ def _route_once(
     seq = 0
     starts: dict[str, date] = {}
     if given is not None:
-        if route is not None:
-            claimed = advance_route(conn, route, snapshot.route_seq.get(route, 0))
-            if claimed is None:
-                raise LostRaceError
-            seq = claimed
         rep = org.reps.get(given)
         starts = period_starts(at, rep.timezone if rep else "UTC")
-        if not take_capacity(conn, given, starts, rep_caps(org, given, policy)):
+        claimed = claim_all(  # PostgreSQL: both claims in one round trip
+            conn,
+            [(route, snapshot.route_seq.get(route, 0), 1)] if route is not None else [],
+            [(given, starts, rep_caps(org, given, policy), 1)],
+        )
+        if claimed is None:
             raise LostRaceError
+        if route is not None:
+            seq = claimed[route]
 
     lead_id = insert_lead(conn, lead, decision)
     with pipelined(conn):  # PostgreSQL: the rest of the writes in one round trip

@@ -10,7 +10,8 @@ in the group is linked to it.
 
 The claims are route_lead's, made once per route and rep for the whole group: one
 compare-and-set per route moving its sequence by the number of leads it gave, one capped
-upsert per rep and period adding that rep's count. The transaction holds the routing lock
+upsert per rep and period adding that rep's count (on PostgreSQL all in one round trip,
+``claim_all``). The transaction holds the routing lock
 exclusively (PostgreSQL), so two groups never decide on the same state; the claims still
 guard against anything else, and a lost claim rolls the whole group back to be decided again.
 Rows are written with executemany. The cached view of the routing tables (``LiveView``) gets
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
+from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import Original, Snapshot, period_starts
 from leadrelay.observe.routing import observed_batch
 from leadrelay.pipeline.decide import decide
@@ -38,14 +40,13 @@ from leadrelay.store.engine import lock_routing, pipelined
 from leadrelay.store.leads import (
     find_by_external_ids,
     get_decisions,
-    insert_lead,
     insert_leads,
     lead_row,
 )
 from leadrelay.store.leads import insert_outcomes as insert_outcome_rows
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
-from leadrelay.store.routing import advance_route, note_rotation, take_capacity
+from leadrelay.store.routing import claim_all, note_rotation
 from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.assign import (
@@ -294,27 +295,31 @@ class _Group:
         if not self.pending:
             return
         conn, claims = self.conn, self.claims
+
+        def caps_of(rep_id: str) -> Caps:
+            return rep_caps(self.org, rep_id, self.policy)
+
         # Sorted: routes, then reps, in one order for every router (no deadlock between them).
-        for route in sorted(claims.routes):
-            n = claims.routes[route]
-            seen = self.claimed.get(route, 0)
-            if advance_route(conn, route, seen, n) is None:
-                raise LostRaceError
-            self.claimed[route] = seen + n
-        for (rep_id, day, week, month), n in sorted(claims.loads.items()):
-            starts = {"day": day, "week": week, "month": month}
-            if not take_capacity(conn, rep_id, starts, rep_caps(self.org, rep_id, self.policy), n):
-                raise LostRaceError
+        claimed = claim_all(
+            conn,
+            [
+                (route, self.claimed.get(route, 0), claims.routes[route])
+                for route in sorted(claims.routes)
+            ],
+            [
+                (rep_id, {"day": day, "week": week, "month": month}, caps_of(rep_id), n)
+                for (rep_id, day, week, month), n in sorted(claims.loads.items())
+            ],
+        )
+        if claimed is None:
+            raise LostRaceError
+        self.claimed.update(claimed)
         pending = self.pending
-        if conn.dialect.name == "postgresql":
-            # executemany: psycopg sends the rows together, at less CPU per row than a statement
-            ids = insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending])
+        # executemany on the driver's cursor; on PostgreSQL the rows after the leads' (decisions,
+        # assignments, events, ledger) reach the server together, answered in one round trip
+        ids = insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending])
+        with pipelined(conn):
             insert_outcome_rows(conn, ids, [p.decision for p in pending])
-        else:  # on the driver's cursor a row costs less than Core spends on one of a batch
-            ids = [insert_lead(conn, p.lead, p.decision) for p in pending]
-            for item, lead_id in zip(pending, ids, strict=True):
-                insert_outcome_rows(conn, [lead_id], [item.decision])
-        with pipelined(conn):  # PostgreSQL: one round trip for all of them
             for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items()):
                 note_rotation(conn, route, rep_id, seq, at, n)
         stored = []
