@@ -100,9 +100,12 @@ def claim_all(
             if new is None:
                 return None
             claimed[route] = new
-    loads_params = [_take_params(rep_id, starts, caps, n) for rep_id, starts, caps, n in loads]
-    if None in loads_params:
-        return None
+    takes: list[dict[str, Any]] = []
+    for rep_id, starts, caps, n in loads:
+        params = _take_params(rep_id, starts, caps, n)
+        if params is None:
+            return None
+        takes.append(params)
     checks: list[tuple[Any, int]] = []  # (cursor, the row count it must have)
     with pipelined(conn):
         for route, seen, n in routes:
@@ -110,8 +113,8 @@ def claim_all(
                 cursor = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen, "n": n})
                 checks.append((cursor, 1))
                 claimed[route] = seen + n
-        for params in loads_params:
-            checks.append((_TAKE_SQL.run(conn, params), len(_PERIODS) + 1))  # type: ignore[arg-type]
+        for take in takes:
+            checks.append((_TAKE_SQL.run(conn, take), len(_PERIODS) + 1))
     if any(cursor.rowcount != want for cursor, want in checks):
         return None
     return claimed
