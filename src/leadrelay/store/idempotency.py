@@ -63,7 +63,8 @@ def claim(conn: Connection, key: str, caller: int, digest: str, *, now: datetime
     if not holders.hold(name):
         return InFlight()  # a live request holds the key (in this process or another)
     try:
-        result = _claim_held(conn, key, caller, digest, now)
+        # holding the key's lock: any unfinished claim's holder is gone
+        result = _claim(conn, key, caller, digest, now, held=True)
     except BaseException:
         holders.drop(name)
         raise
@@ -72,8 +73,11 @@ def claim(conn: Connection, key: str, caller: int, digest: str, *, now: datetime
     return result
 
 
-def _claim_held(conn: Connection, key: str, caller: int, digest: str, now: datetime) -> Claim:
-    """PostgreSQL, holding the key's lock: any unfinished claim's holder is gone."""
+def _claim(
+    conn: Connection, key: str, caller: int, digest: str, now: datetime, *, held: bool = False
+) -> Claim:
+    """Insert the claim, or read the one there: its replay, a mismatch, or (``held``: its
+    holder is known gone; else once it is stale) the claim taken over."""
     try:
         with conn.begin_nested():
             conn.execute(
@@ -85,37 +89,18 @@ def _claim_held(conn: Connection, key: str, caller: int, digest: str, now: datet
     except IntegrityError:
         pass
     where = (keys.c.key == key, keys.c.api_key_id == caller)
+    stmt = select(keys).where(*where)
     # FOR UPDATE waits for a holder's finish (or release) that is not committed yet.
-    row = conn.execute(select(keys).where(*where).with_for_update()).first()
-    if row is None:
-        return _claim_held(conn, key, caller, digest, now)
-    if row.request_digest != digest:
-        return Mismatch()
-    if row.status_code is not None:
-        return Replay(int(row.status_code), row.response)
-    conn.execute(update(keys).where(*where).values(created_at=now))
-    return Claimed()
-
-
-def _claim(conn: Connection, key: str, caller: int, digest: str, now: datetime) -> Claim:
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                keys.insert().values(
-                    key=key, api_key_id=caller, request_digest=digest, created_at=now
-                )
-            )
-        return Claimed()
-    except IntegrityError:
-        pass
-    where = (keys.c.key == key, keys.c.api_key_id == caller)
-    row = conn.execute(select(keys).where(*where)).first()
+    row = conn.execute(stmt.with_for_update() if held else stmt).first()
     if row is None:  # released between our insert and our read: try once more
-        return _claim(conn, key, caller, digest, now)
+        return _claim(conn, key, caller, digest, now, held=held)
     if row.request_digest != digest:
         return Mismatch()
     if row.status_code is not None:
         return Replay(int(row.status_code), row.response)
+    if held:
+        conn.execute(update(keys).where(*where).values(created_at=now))
+        return Claimed()
     if now - row.created_at < STALE_AFTER:
         return InFlight()
     taken = conn.execute(
