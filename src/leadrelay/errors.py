@@ -56,6 +56,10 @@ class LeadRelayError(Exception):
         self.problems: tuple[Problem, ...] = tuple(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
 
+    def __reduce__(self) -> tuple[type[LeadRelayError], tuple[tuple[Problem, ...]]]:
+        # pickled with its problems, not its message (the API's routing process sends errors)
+        return type(self), (self.problems,)
+
 
 class PolicyError(LeadRelayError):
     """A policy that does not parse or validate; nothing of it was applied."""

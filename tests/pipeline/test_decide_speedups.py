@@ -44,6 +44,26 @@ def test_quick_constructor_refuses_what_it_cannot_copy() -> None:
         quick_constructor(NoSlots)
 
 
+def test_decisions_and_leads_pickle_positionally_and_load_equal() -> None:
+    pol = policy(
+        route("never", when='country == "ZZ"', reps=["ana"]),
+        route("all", reps=["ana", "bo"]),
+    )
+    one = lead(country="US", attributes={"plan": "pro"})
+    decision = decide(one, snapshot([rep("ana", active=False), rep("bo")]), pol)
+    assert decision.trials[1].candidates  # a trace to carry
+
+    loaded_decision, loaded_lead = pickle.loads(pickle.dumps((decision, one), protocol=5))
+
+    assert loaded_decision == decision and type(loaded_decision) is Decision
+    assert loaded_lead == one
+    assert loaded_decision.trials[1].candidates[0].excluded == "inactive"
+    # sent as the quick twin and its field values, not a dict of state per object
+    assert type(decision).__reduce__(decision)[0] is quick_constructor(Decision)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        loaded_decision.trials[0].route = "changed"  # type: ignore[misc]
+
+
 def test_route_naming_teams_follows_the_snapshot_in_hand() -> None:
     # one policy object, two snapshots with different rosters: the remembered plan must not leak
     pol = policy(route("all", team="sdr"))

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from leadrelay.domain.quick import quick_constructor
+from leadrelay.domain.quick import pickled_positionally, quick_constructor
 
 
 class Status(StrEnum):
@@ -21,6 +21,7 @@ class Status(StrEnum):
     DUPLICATE = "duplicate"
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """One rep a route considered: why it was left out, or how it scored."""
@@ -59,6 +60,7 @@ class _NoFactors(dict[str, float]):
 NO_FACTORS: dict[str, float] = _NoFactors()
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class RouteTrial:
     """One route looked at while deciding, whether or not it took the lead."""
@@ -70,6 +72,7 @@ class RouteTrial:
     candidates: tuple[Candidate, ...] = ()
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class ScreeningStep:
     rule: str
@@ -79,6 +82,7 @@ class ScreeningStep:
     note: str = ""
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class Screening:
     score: float = 0.0
@@ -88,6 +92,7 @@ class Screening:
     steps: tuple[ScreeningStep, ...] = ()
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The whole outcome of ``decide``: enough to explain the assignment from it alone."""

@@ -9,6 +9,8 @@ from datetime import datetime
 from operator import attrgetter
 from typing import Any
 
+from leadrelay.domain.quick import pickled_positionally
+
 # The standard fields and the Python type of each: the policy's condition language, the CSV
 # reader and the store all derive their schema from this one table.
 LEAD_FIELDS: dict[str, type] = {
@@ -39,6 +41,7 @@ _FIELD_NAMES = tuple(LEAD_FIELDS)
 _standard_fields = attrgetter(*_FIELD_NAMES)  # one call for all standard fields, in order
 
 
+@pickled_positionally
 @dataclass(frozen=True, slots=True)
 class Lead:
     received_at: datetime
