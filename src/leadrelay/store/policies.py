@@ -87,6 +87,15 @@ def policy_text(conn: Connection, revision: int) -> str:
     return str(found)
 
 
+def compile_version(revision: int, text: str) -> CompiledPolicy:
+    """A stored version compiled, its revision set. Names of reps and teams were checked when it
+    was activated; a rep deleted since is "not a known rep" to routing, not a reason to stop
+    taking leads."""
+    from leadrelay.policy import load_policy_text
+
+    return load_policy_text(text, source=f"policy version {revision}").with_revision(revision)
+
+
 def list_versions(conn: Connection) -> list[PolicyVersion]:
     """Every stored revision, oldest first."""
     return [

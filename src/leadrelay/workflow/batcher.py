@@ -18,9 +18,10 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -145,40 +146,69 @@ class Batcher:
         return False
 
     def _route_items(self, group: list[_Item]) -> None:
-        start = 0
-        while start < len(group):  # one policy per transaction (it may change mid-queue)
-            policy = group[start].policy
-            end = start + 1
-            while end < len(group) and group[end].policy is policy:
-                end += 1
-            self._route_one_policy(group[start:end], policy)
-            start = end
+        for items in same_run(group, lambda item: id(item.policy)):
+            try:
+                outcomes = route_outcomes(
+                    self.engine, [item.lead for item in items], items[0].policy,
+                    route=self._route, stats=self.stats,
+                )  # fmt: skip
+            except BaseException as exc:  # the thread is going down: nobody may wait forever
+                for item in items:
+                    item.future.set_exception(exc)
+                raise
+            for item, outcome in zip(items, outcomes, strict=True):
+                if isinstance(outcome, RouteResult):
+                    item.future.set_result(outcome)
+                else:
+                    item.future.set_exception(outcome)
 
-    def _route_one_policy(self, items: list[_Item], policy: CompiledPolicy) -> None:
-        stats = self.stats
+
+T = TypeVar("T")
+
+
+def same_run(items: Sequence[T], key: Callable[[T], object]) -> Iterator[Sequence[T]]:
+    """``items`` cut into runs of neighbours with the same ``key`` (the same policy: one policy
+    per transaction, and it may change mid-queue), in order."""
+    start = 0
+    while start < len(items):
+        first = key(items[start])
+        end = start + 1
+        while end < len(items) and key(items[end]) == first:
+            end += 1
+        yield items[start:end]
+        start = end
+
+
+def route_outcomes(
+    engine: Engine,
+    leads: Sequence[Lead],
+    policy: CompiledPolicy,
+    *,
+    route: RouteGroup = route_live,
+    stats: BatcherStats | None = None,
+) -> list[RouteResult | Exception]:
+    """Route ``leads`` as one group; each lead's result, or the error that is its own.
+
+    A database that is down or locked (``OperationalError``, ``StoreError``) is every lead's
+    error. Any other failure of a group is routed again lead by lead (``route_lead``), so a lead
+    whose data breaks a constraint fails alone."""
+    if stats is not None:
         stats.groups += 1
-        stats.leads += len(items)
-        stats.largest = max(stats.largest, len(items))
+        stats.leads += len(leads)
+        stats.largest = max(stats.largest, len(leads))
+    try:
+        return list(route(engine, leads, policy))
+    except (OperationalError, StoreError) as exc:
+        return [exc] * len(leads)
+    except Exception as exc:
+        if len(leads) == 1:
+            return [exc]
+    if stats is not None:
+        stats.split += 1
+    outcomes: list[RouteResult | Exception] = []
+    for lead in leads:
         try:
-            results = self._route(self.engine, [item.lead for item in items], policy)
-        except (OperationalError, StoreError) as exc:
-            for item in items:
-                item.future.set_exception(exc)
-            return
-        except Exception as exc:
-            if len(items) == 1:
-                items[0].future.set_exception(exc)
-                return
-            stats.split += 1
-            for item in items:
-                try:
-                    item.future.set_result(route_lead(self.engine, item.lead, policy))
-                except Exception as one:
-                    item.future.set_exception(one)
-            return
-        except BaseException as exc:  # the thread is going down: nobody may wait forever
-            for item in items:
-                item.future.set_exception(exc)
-            raise
-        for item, result in zip(items, results, strict=True):
-            item.future.set_result(result)
+            outcomes.append(route_lead(engine, lead, policy))
+        except Exception as one:
+            outcomes.append(one)
+    return outcomes
