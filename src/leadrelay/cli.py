@@ -731,6 +731,13 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="Log every request (route template, status, ms, key prefix).")
     ] = False,
+    routing_process: Annotated[
+        bool,
+        typer.Option(
+            help="Route POST /v1/leads in one process of its own that every worker hands its"
+            " leads to (faster); --no-routing-process: each worker routes in a thread."
+        ),
+    ] = True,
     db: DbOption = None,
 ) -> None:
     """Run the HTTP API (OpenAPI docs at /docs, Prometheus metrics at /metrics).
@@ -753,11 +760,26 @@ def serve(
         except ValueError as exc:
             raise LeadRelayError(Problem(str(exc), field="LEADRELAY_LOG_FORMAT")) from None
     os.environ["LEADRELAY_DB"] = url  # each worker builds its app from the environment
+    routed_apart = routing_process and settings.group_commit()
     pooled = None
-    if workers > 1 and settings.metrics_dir() is None:
-        # the workers pool their counters for /metrics (prometheus_client multiprocess mode)
+    if (workers > 1 or routed_apart) and settings.metrics_dir() is None:
+        # the processes pool their counters for /metrics (prometheus_client multiprocess mode)
         pooled = tempfile.mkdtemp(prefix="leadrelay-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = pooled
+    host_process = None
+    if routed_apart:
+        from leadrelay.workflow.router_process import RouterHost
+
+        with _reported():
+            try:
+                max_group, max_wait_ms = settings.group_max(), settings.group_wait_ms()
+            except ValueError as exc:
+                raise LeadRelayError(Problem(str(exc))) from None
+        host_process = RouterHost(
+            url, max_group=max_group, max_wait_s=max_wait_ms / 1e3, log_setup=log_setup
+        )
+        host_process.start()
+        os.environ["LEADRELAY_ROUTER_SOCKET"] = host_process.path
     err.print(f"leadrelay API on http://{host}:{port}/docs (database {_safe(url)})")
     try:
         # uvicorn's own access log stays off: it prints query strings; leadrelay.http does not
@@ -766,6 +788,8 @@ def serve(
             workers=workers, access_log=False, log_level="warning", log_config=log_setup,
         )  # fmt: skip
     finally:
+        if host_process is not None:
+            host_process.stop()  # after the workers: it routes the last leads they sent
         if pooled is not None:
             shutil.rmtree(pooled, ignore_errors=True)
 

@@ -41,6 +41,13 @@ def group_commit() -> bool:
     return os.environ.get("LEADRELAY_GROUP_COMMIT", "").strip().lower() not in ("0", "false", "no")
 
 
+def router_socket() -> str | None:
+    """The Unix socket of the routing process ``leadrelay serve`` started
+    (``LEADRELAY_ROUTER_SOCKET``, set by serve for its workers); None: each worker routes its
+    own leads in a thread."""
+    return os.environ.get("LEADRELAY_ROUTER_SOCKET") or None
+
+
 def group_max() -> int:
     """Most leads in one group commit (``LEADRELAY_GROUP_MAX``, default 200)."""
     return _positive_int("LEADRELAY_GROUP_MAX", 200)

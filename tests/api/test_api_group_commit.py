@@ -58,8 +58,8 @@ def _post_all(api: Api, bodies: list[dict[str, Any]], headers: list[dict[str, st
 
 
 def test_concurrent_requests_share_a_group_and_each_gets_its_own_lead(api: Api) -> None:
-    batcher = _service(api).batcher
-    assert batcher is not None
+    batcher = _service(api).router
+    assert isinstance(batcher, Batcher)  # no routing process under the test client
     sizes = _hold_first_group(batcher, REQUESTS - 1)
     bodies = [{"external_id": f"c{i}", "email": f"p{i}@x.example"} for i in range(REQUESTS)]
     answers = _post_all(api, bodies, [{}] * REQUESTS)
@@ -79,8 +79,8 @@ def test_concurrent_requests_share_a_group_and_each_gets_its_own_lead(api: Api) 
 
 
 def test_one_external_id_sent_at_once_is_routed_once(api: Api) -> None:
-    batcher = _service(api).batcher
-    assert batcher is not None
+    batcher = _service(api).router
+    assert isinstance(batcher, Batcher)  # no routing process under the test client
     _hold_first_group(batcher, REQUESTS - 1)
     bodies = [{"external_id": "same" if i % 2 else f"u{i}"} for i in range(REQUESTS)]
     answers = _post_all(api, bodies, [{}] * REQUESTS)
@@ -93,8 +93,8 @@ def test_one_external_id_sent_at_once_is_routed_once(api: Api) -> None:
 
 
 def test_idempotency_keys_hold_within_and_across_groups(api: Api) -> None:
-    batcher = _service(api).batcher
-    assert batcher is not None
+    batcher = _service(api).router
+    assert isinstance(batcher, Batcher)  # no routing process under the test client
     bodies = [{"external_id": f"k{i}"} for i in range(8)]
     headers = [{"Idempotency-Key": f"key-{i}"} for i in range(8)]
     first = _post_all(api, bodies, headers)
@@ -120,7 +120,7 @@ def test_the_setting_turns_group_commit_off_and_on(
     try:
         with TestClient(create_app(engine=engine)) as client:
             svc: Service = client.app.state.service  # type: ignore[attr-defined]
-            assert (svc.batcher is not None) == (setting == "1")
+            assert (svc.router is not None) == (setting == "1")
             manager = {"Authorization": f"Bearer {tokens['manager']}"}
             post: Callable[[int], Any] = lambda i: client.post(  # noqa: E731
                 "/v1/leads", json={"external_id": f"s{i}"}, headers=manager
@@ -142,3 +142,19 @@ def test_a_key_seen_recently_is_known_without_a_database_read(api: Api) -> None:
     assert found and key is not None and key.role == "manager"
     svc.forget_keys()
     assert svc.cached_caller(token) == (False, None)
+
+
+def test_workers_of_leadrelay_serve_hand_their_leads_to_its_routing_process(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadrelay.workflow.router_client import RouterClient
+
+    monkeypatch.setenv("LEADRELAY_ROUTER_SOCKET", "/run/leadrelay/router.sock")
+    engine = open_store(db_url)
+    try:
+        router = Service(engine).router
+        assert isinstance(router, RouterClient) and router.path == "/run/leadrelay/router.sock"
+        monkeypatch.setenv("LEADRELAY_GROUP_COMMIT", "0")
+        assert Service(engine).router is None
+    finally:
+        engine.dispose()

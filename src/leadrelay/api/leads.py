@@ -92,15 +92,15 @@ async def post_lead(
 ) -> Any:
     from starlette.concurrency import run_in_threadpool
 
-    batcher = svc.batcher
-    if idem is None and batcher is not None:
+    lead_router = svc.router
+    if idem is None and lead_router is not None:
         # The event loop only waits: the lead is routed by the group commit writer, so a
         # request holds no thread while it waits for its group.
         policy = svc.cached_policy()
         if policy is None:
             policy = await run_in_threadpool(svc.policy)
         lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
-        result = await asyncio.wrap_future(batcher.submit(lead, policy))
+        result = await asyncio.wrap_future(lead_router.submit(lead, policy))
         code, payload = _routed(lead, result)
         return JSONResponse(payload, status_code=code)
     return await run_in_threadpool(_post_lead, body, key, svc, idem)

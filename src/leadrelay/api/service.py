@@ -1,5 +1,7 @@
 """What every request shares: the engine, the active policy, who the caller is, and the lead
-router (``route``: group commit through a ``Batcher`` unless ``LEADRELAY_GROUP_COMMIT=0``).
+router: group commit in the routing process ``leadrelay serve`` started
+(``LEADRELAY_ROUTER_SOCKET``), else in a ``Batcher`` thread of this process, unless
+``LEADRELAY_GROUP_COMMIT=0`` (each lead alone, in the request's thread).
 
 The active policy and API keys are cached for a short time (``POLICY_TTL_S``, ``KEY_TTL_S``) so
 a request costs no extra round trip for them: a policy activated or a key revoked by another
@@ -12,6 +14,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import Engine
 
@@ -22,6 +25,7 @@ from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.keys import ApiKey, find_key
 from leadrelay.workflow.assign import RouteResult, route_lead
 from leadrelay.workflow.batcher import Batcher
+from leadrelay.workflow.router_client import RouterClient
 
 POLICY_TTL_S = 1.0
 KEY_TTL_S = 5.0
@@ -37,6 +41,14 @@ class _Held:
     policy: CompiledPolicy
 
 
+class LeadRouter(Protocol):
+    """Group commit: ``Batcher`` (a thread here) or ``RouterClient`` (the routing process)."""
+
+    def submit(self, lead: Lead, policy: CompiledPolicy) -> Future[RouteResult]: ...
+
+    def close(self, timeout: float = 30.0) -> None: ...
+
+
 class Service:
     def __init__(self, engine: Engine, *, group_commit: bool | None = None) -> None:
         self.engine = engine
@@ -44,20 +56,23 @@ class Service:
         self._policy: _Held | None = None
         self._keys: dict[str, tuple[float, ApiKey | None]] = {}
         grouped = settings.group_commit() if group_commit is None else group_commit
-        self.batcher = (
-            Batcher(
-                engine,
-                max_group=settings.group_max(),
-                max_wait_s=settings.group_wait_ms() / 1e3,
+        self.router: LeadRouter | None = None
+        if grouped:
+            socket_path = settings.router_socket()
+            self.router = (
+                RouterClient(socket_path)
+                if socket_path is not None
+                else Batcher(
+                    engine,
+                    max_group=settings.group_max(),
+                    max_wait_s=settings.group_wait_ms() / 1e3,
+                )
             )
-            if grouped
-            else None
-        )
 
     def submit(self, lead: Lead, policy: CompiledPolicy) -> Future[RouteResult]:
         """Route one lead live: in the next group commit, or alone in its own transaction."""
-        if self.batcher is not None:
-            return self.batcher.submit(lead, policy)
+        if self.router is not None:
+            return self.router.submit(lead, policy)
         done: Future[RouteResult] = Future()
         try:
             done.set_result(route_lead(self.engine, lead, policy))
@@ -74,8 +89,8 @@ class Service:
 
     def close(self) -> None:
         """Route the leads still queued, then stop the group commit writer."""
-        if self.batcher is not None:
-            self.batcher.close()
+        if self.router is not None:
+            self.router.close()
 
     def policy(self) -> CompiledPolicy:
         """The active policy, compiled (its revision set); NoPolicyError if none is active."""
@@ -83,8 +98,7 @@ class Service:
         now = time.monotonic()
         if held is not None and now < held.until:
             return held.policy
-        from leadrelay.policy import load_policy_text
-        from leadrelay.store.policies import active_policy_text
+        from leadrelay.store.policies import active_policy_text, compile_version
 
         with self.engine.connect() as conn:
             found = active_policy_text(conn)
@@ -96,10 +110,7 @@ class Service:
         if held is not None and held.policy.revision == revision:
             policy = held.policy
         else:
-            # Names of reps and teams were checked when it was activated; a rep deleted since
-            # is "not a known rep" to routing, not a reason to stop taking leads.
-            policy = load_policy_text(text, source=f"policy version {revision}")
-            policy = policy.with_revision(revision)
+            policy = compile_version(revision, text)
         self._policy = _Held(now + POLICY_TTL_S, policy)
         return policy
 
