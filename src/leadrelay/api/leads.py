@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi import Path as PathParam
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from leadrelay.api.auth import Caller, Manager, service
@@ -101,8 +101,13 @@ async def post_lead(
             policy = await run_in_threadpool(svc.policy)
         lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
         result = await asyncio.wrap_future(lead_router.submit(lead, policy))
-        code, payload = _routed(lead, result)
-        return JSONResponse(payload, status_code=code)
+        # serialised by pydantic straight to bytes: the stdlib encoder of JSONResponse cost
+        # more event-loop time than the rest of the endpoint (measured with py-spy)
+        return Response(
+            _outcome(lead, result).model_dump_json(),
+            status_code=_status(result),
+            media_type="application/json",
+        )
     return await run_in_threadpool(_post_lead, body, key, svc, idem)
 
 
@@ -116,11 +121,17 @@ def _post_lead(body: LeadIn, key: ApiKey, svc: Service, idem: str | None) -> JSO
 
 
 def _routed(lead: Lead, result: RouteResult) -> tuple[int, Any]:
-    """The answer for one routed lead: 201 and its outcome, or 200 if it was stored before."""
-    outcome = LeadOutcome.of(
-        result.lead_id, lead.external_id, result.decision, created=result.created
-    )
-    return (201 if result.created else 200), outcome.model_dump(mode="json")
+    """The answer for one routed lead: its status code and its outcome as JSON data."""
+    return _status(result), _outcome(lead, result).model_dump(mode="json")
+
+
+def _status(result: RouteResult) -> int:
+    """201 for a lead routed now, 200 for one stored before."""
+    return 201 if result.created else 200
+
+
+def _outcome(lead: Lead, result: RouteResult) -> LeadOutcome:
+    return LeadOutcome.of(result.lead_id, lead.external_id, result.decision, created=result.created)
 
 
 @router.post(
