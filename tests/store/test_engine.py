@@ -166,3 +166,38 @@ def test_a_moment_without_a_time_zone_is_refused(db_url: str) -> None:
             conn.execute(events.insert().values(kind="test", at=datetime(2026, 1, 1), data={}))
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_idle_for_a_while_is_checked_and_replaced_if_dead(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadrelay.store import engine as engine_module
+
+    store = open_store(pg_url)
+    killer = make_engine(pg_url)
+
+    def kill_pooled() -> None:
+        with store.connect() as conn:
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with killer.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid or 0)})")
+
+    try:
+        # idle longer than the limit: pinged at checkout, found dead, replaced unseen
+        monkeypatch.setattr(engine_module, "PG_PING_AFTER_IDLE_S", 0.0)
+        kill_pooled()
+        with store.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+        # used just now: no ping (no round trip); a dead one fails its transaction as
+        # unavailable (the API's 503), and the pool connects again for the next
+        monkeypatch.setattr(engine_module, "PG_PING_AFTER_IDLE_S", 60.0)
+        kill_pooled()
+        with pytest.raises(sa.exc.OperationalError), store.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        with store.connect() as conn:
+            assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        store.dispose()
+        killer.dispose()

@@ -6,8 +6,8 @@ half-done: validation happens before any write, and writes are single transactio
 
 A database that cannot be reached (down, restarting, refusing connections, the pool exhausted)
 is 503 with ``Retry-After``, not 500: the request changed nothing (its transaction never
-committed) and the same request may simply be sent again. The engine checks each pooled
-connection before use (``pool_pre_ping``), so the first request after the database is back is
+committed) and the same request may simply be sent again. The engine checks a pooled connection
+that sat idle before use (``store.engine``), so the first request after the database is back is
 served by the same process without a restart.
 """
 
