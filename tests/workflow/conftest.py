@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from leadrelay.domain import Caps, Rep, Team
+from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy, load_policy_text
 from leadrelay.store import open_store, save_reps, save_teams
+from leadrelay.workflow import RouteResult
+from leadrelay.workflow.group import route_group
 
 POLICY = """\
 version: 1
@@ -82,3 +85,22 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
         yield make
         for engine in made:
             engine.dispose()
+
+
+class Gate:
+    """A route function for group commit whose first call waits until released; records each
+    group's external ids."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+        self.groups: list[list[str | None]] = []
+
+    def __call__(
+        self, engine: Engine, leads: Sequence[Lead], policy: CompiledPolicy
+    ) -> list[RouteResult]:
+        if not self.groups:
+            self.entered.set()
+            assert self.release.wait(10)
+        self.groups.append([one.external_id for one in leads])
+        return route_group(engine, leads, policy)

@@ -3,7 +3,6 @@ own result, and keeps one caller's failure from becoming another's."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from tests.builders import lead
-from tests.workflow.conftest import REPS, TEAMS, compiled_policy
+from tests.workflow.conftest import REPS, TEAMS, Gate, compiled_policy
 
 from leadrelay.domain.lead import Lead
 from leadrelay.policy import CompiledPolicy
@@ -19,7 +18,6 @@ from leadrelay.store import open_store, save_reps, save_teams
 from leadrelay.workflow import RouteResult, route_lead
 from leadrelay.workflow import batcher as batcher_module
 from leadrelay.workflow.batcher import Batcher
-from leadrelay.workflow.group import route_group
 
 
 @pytest.fixture
@@ -31,27 +29,9 @@ def store(tmp_path: Path) -> Engine:
     return engine
 
 
-class _Gate:
-    """A route function whose first call waits until released; records each group's ids."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = threading.Event()
-        self.groups: list[list[str | None]] = []
-
-    def __call__(
-        self, engine: Engine, leads: Sequence[Lead], policy: CompiledPolicy
-    ) -> list[RouteResult]:
-        if not self.groups:
-            self.entered.set()
-            assert self.release.wait(10)
-        self.groups.append([one.external_id for one in leads])
-        return route_group(engine, leads, policy)
-
-
 def test_a_lone_lead_goes_alone_and_what_queues_meanwhile_goes_together(store: Engine) -> None:
     policy = compiled_policy()
-    gate = _Gate()
+    gate = Gate()
     batcher = Batcher(store, max_group=3, route=gate)
     first = batcher.submit(lead(external_id="a0", industry="airline"), policy)
     assert gate.entered.wait(10)
@@ -83,7 +63,7 @@ def test_a_group_that_breaks_a_constraint_is_routed_lead_by_lead(
         return route_lead(engine, one, p)
 
     monkeypatch.setattr(batcher_module, "route_lead", single)
-    gate = _Gate()
+    gate = Gate()
     batcher = Batcher(store, route=gate)
     first = batcher.submit(lead(external_id="ok0", industry="airline"), policy)
     assert gate.entered.wait(10)

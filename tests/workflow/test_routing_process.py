@@ -9,7 +9,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,14 +18,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from tests.builders import lead
-from tests.workflow.conftest import compiled_policy
+from tests.workflow.conftest import Gate, compiled_policy
 
-from leadrelay.domain.lead import Lead
 from leadrelay.errors import StoreError, UnknownNameError
 from leadrelay.policy import CompiledPolicy
 from leadrelay.store import activate, save_policy
-from leadrelay.workflow import RouteResult
-from leadrelay.workflow.group import route_group
 from leadrelay.workflow.router_client import RouterClient
 from leadrelay.workflow.router_process import RouterServer
 from leadrelay.workflow.router_wire import portable
@@ -39,30 +36,12 @@ def socket_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-class _Gate:
-    """A route function whose first call waits until released; records each group's ids."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.entered = threading.Event()
-        self.groups: list[list[str | None]] = []
-
-    def __call__(
-        self, engine: Engine, leads: Sequence[Lead], policy: CompiledPolicy
-    ) -> list[RouteResult]:
-        if not self.groups:
-            self.entered.set()
-            assert self.release.wait(10)
-        self.groups.append([one.external_id for one in leads])
-        return route_group(engine, leads, policy)
-
-
 @dataclass
 class Router:
     server: RouterServer
     thread: threading.Thread
     policy: CompiledPolicy
-    gate: _Gate
+    gate: Gate
 
     def client(self) -> RouterClient:
         return RouterClient(self.server.path)
@@ -81,7 +60,7 @@ def router(engine: Engine, socket_dir: Path) -> Iterator[Router]:
     with engine.begin() as conn:
         revision = save_policy(conn, policy)
         activate(conn, revision)
-    gate = _Gate()
+    gate = Gate()
     server = RouterServer(engine, str(socket_dir / "r.sock"), route=gate)
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
