@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +69,16 @@ def policy() -> CompiledPolicy:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
     """``new_store()``: another fresh store with the test org, on the same backend each time."""
+    with fresh_stores(request, tmp_path, seed) as make:
+        yield make
+
+
+@contextmanager
+def fresh_stores(
+    request: pytest.FixtureRequest, tmp_path: Path, seed_org: Callable[[Engine], None]
+) -> Iterator[Callable[[], Engine]]:
+    """A maker of fresh stores seeded by ``seed_org``, on the backend of ``request.param``
+    ("sqlite" or "postgresql"); each is disposed of at the end."""
     with ExitStack() as stack:
         made: list[Engine] = []
 
@@ -78,7 +88,7 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callab
             else:
                 url = stack.enter_context(request.getfixturevalue("new_pg_database")())
             engine = open_store(url)
-            seed(engine)
+            seed_org(engine)
             made.append(engine)
             return engine
 

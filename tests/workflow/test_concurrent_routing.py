@@ -12,7 +12,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from leadrelay.domain import Caps, Lead, Rep
 from leadrelay.policy import CompiledPolicy, load_policy_text
@@ -72,13 +72,23 @@ def test_concurrent_live_routers_keep_every_invariant(db_url: str) -> None:
     with engine.begin() as conn:
         save_reps(conn, REPS)
         revision = save_policy(conn, _policy())
-    shares = [list(range(w, LEADS, WORKERS)) for w in range(WORKERS)]
-    for w in range(WORKERS):  # the first leads are sent again by the next process
-        shares[(w + 1) % WORKERS].extend(i for i in range(SENT_TWICE) if i % WORKERS == w)
-
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
-        outcomes = pool.starmap(_route_share, [(db_url, revision, share) for share in shares])
+        outcomes = pool.starmap(_route_share, [(db_url, revision, share) for share in shares()])
+    check_invariants(engine, outcomes)
+    engine.dispose()
 
+
+def shares() -> list[list[int]]:
+    """Each process's lead indexes: every WORKERS-th lead, and the first SENT_TWICE leads are
+    sent again by the next process."""
+    out = [list(range(w, LEADS, WORKERS)) for w in range(WORKERS)]
+    for w in range(WORKERS):
+        out[(w + 1) % WORKERS].extend(i for i in range(SENT_TWICE) if i % WORKERS == w)
+    return out
+
+
+def check_invariants(engine: Engine, outcomes: list[list[tuple[str, int, bool]]]) -> None:
+    """What the processes got back and what the store holds keep invariants 1-4 and 6."""
     # Invariant 6: each external id routed once; both senders got the same stored lead.
     by_external: dict[str, set[int]] = {}
     created = Counter[str]()
@@ -136,4 +146,3 @@ def test_concurrent_live_routers_keep_every_invariant(db_url: str) -> None:
         assert [ledger[("rest", r)] for r in ("r4", "r5")] == [60, 60]
         seqs = dict(conn.execute(select(route_state.c.route, route_state.c.seq)).all())
         assert seqs == {"airlines": 200, "rest": 120}
-    engine.dispose()

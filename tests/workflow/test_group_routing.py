@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from tests.builders import NOON, lead
+from tests.workflow.conftest import fresh_stores
 
 from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy, load_policy_text
@@ -74,12 +74,10 @@ def _policy() -> CompiledPolicy:
     return load_policy_text(POLICY, reps={r.id for r in REPS}, teams={"air", "ent"})
 
 
-def _store(url: str) -> Engine:
-    engine = open_store(url)
+def _seed(engine: Engine) -> None:
     with engine.begin() as conn:
         save_reps(conn, REPS)
         save_teams(conn, TEAMS)
-    return engine
 
 
 def _dump(engine: Engine) -> dict[str, Any]:
@@ -103,22 +101,9 @@ def _results(results: list[RouteResult]) -> list[tuple[Any, ...]]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Engine]]:
-    """``stores()``: another fresh store with the org, on the same backend each time."""
-    with ExitStack() as stack:
-        made: list[Engine] = []
-
-        def make() -> Engine:
-            if request.param == "sqlite":
-                url = f"sqlite:///{tmp_path / f's{len(made)}.db'}"
-            else:
-                url = stack.enter_context(request.getfixturevalue("new_pg_database")())
-            engine = _store(url)
-            made.append(engine)
-            return engine
-
+    """``stores()``: another fresh store with this file's org, on the same backend each time."""
+    with fresh_stores(request, tmp_path, _seed) as make:
         yield make
-        for engine in made:
-            engine.dispose()
 
 
 _LEADS = st.lists(
@@ -310,49 +295,7 @@ def test_groups_from_several_processes_keep_every_invariant(pg_url: str) -> None
     with engine.begin() as conn:
         save_reps(conn, shared.REPS)
         revision = save_policy(conn, shared._policy())
-    n, workers = shared.LEADS, shared.WORKERS
-    shares = [list(range(w, n, workers)) for w in range(workers)]
-    for w in range(workers):
-        shares[(w + 1) % workers].extend(i for i in range(shared.SENT_TWICE) if i % workers == w)
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        outcomes = pool.starmap(_route_groups, [(pg_url, revision, s) for s in shares])
-
-    by_external: dict[str, set[int]] = {}
-    created = Counter[str]()
-    for ext, lead_id, was_created in (o for share in outcomes for o in share):
-        by_external.setdefault(ext, set()).add(lead_id)
-        created[ext] += was_created
-    assert len(by_external) == n
-    assert all(len(ids) == 1 for ids in by_external.values())
-    assert set(created.values()) == {1}
-    with engine.connect() as conn:
-        statuses = Counter(conn.scalars(select(leads.c.status)))
-        assert statuses == {"assigned": 200 + 120, "manual": 80}
-        given = Counter(
-            (owner, at.date())
-            for owner, at in conn.execute(
-                select(assignments.c.owner, assignments.c.assigned_at).where(
-                    assignments.c.status == "assigned"
-                )
-            )
-        )
-        assert all(count <= shared.CAPS[owner] for (owner, _), count in given.items())
-        day_counters = {
-            (rep_id, start): count
-            for rep_id, start, count in conn.execute(
-                select(rep_load.c.rep_id, rep_load.c.period_start, rep_load.c.count).where(
-                    rep_load.c.period == "day"
-                )
-            )
-        }
-        assert day_counters == dict(given)
-        ledger = {
-            (route, rep): count
-            for route, rep, count in conn.execute(
-                select(rr_ledger.c.route, rr_ledger.c.rep_id, rr_ledger.c.count)
-            )
-        }
-        airlines = [ledger[("airlines", r)] for r in ("r1", "r2", "r3")]
-        assert sum(airlines) == 200 and max(airlines) - min(airlines) <= 1
-        assert [ledger[("rest", r)] for r in ("r4", "r5")] == [60, 60]
+    with multiprocessing.get_context("spawn").Pool(shared.WORKERS) as pool:
+        outcomes = pool.starmap(_route_groups, [(pg_url, revision, s) for s in shared.shares()])
+    shared.check_invariants(engine, outcomes)
     engine.dispose()
