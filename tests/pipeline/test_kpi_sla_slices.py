@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.pipeline.test_kpi import NOW, T0, fact
 
 from leadrelay.analytics.kpi import DIMENSIONS, kpis
 from leadrelay.store.facts import LeadFacts
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-NOW = T0 + timedelta(days=3)
-
-
-def fact(n: int, **fields: object) -> LeadFacts:
-    base = LeadFacts(
-        id=n, received_at=T0, status="assigned", owner="ana", team=None, route="r", product="crm",
-        source="web", value_slab="low", priority="low", score=0.0, experiment=None, arm=None,
-        first_owned_at=T0, first_contact_at=None, accepted_at=None, won_at=None, won_value=None,
-        lost_at=None,
-    )  # fmt: skip
-    return replace(base, **fields)  # type: ignore[arg-type]
 
 
 def test_sla_hit_rate_is_met_over_decided_timers_per_slice() -> None:
