@@ -181,13 +181,17 @@ class RouterServer:
     def _route_next(self) -> None:
         group = [self._queue.popleft() for _ in range(min(self.max_group, len(self._queue)))]
         replies: dict[_Peer, list[tuple[int, bool, Any]]] = {}
+        sendable: dict[int, Exception] = {}  # a group's one error is made portable once
         for run in same_run(group, lambda request: request.revision):
             for request, outcome in zip(run, self._outcomes(run), strict=True):
-                answer = (
-                    (request.id, True, outcome)
-                    if isinstance(outcome, RouteResult)
-                    else (request.id, False, portable(outcome))
-                )
+                answer: tuple[int, bool, Any]
+                if isinstance(outcome, RouteResult):
+                    answer = (request.id, True, outcome)
+                else:
+                    error = sendable.get(id(outcome))
+                    if error is None:
+                        error = sendable[id(outcome)] = portable(outcome)
+                    answer = (request.id, False, error)
                 replies.setdefault(request.peer, []).append(answer)
         for peer, answers in replies.items():
             self._send(peer, answers)
