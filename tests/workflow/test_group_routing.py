@@ -19,7 +19,6 @@ from tests.workflow.conftest import fresh_stores
 from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy, load_policy_text
 from leadrelay.store import open_store, save_reps, save_teams
-from leadrelay.store.routing import advance_route
 from leadrelay.store.tables import (
     assignments,
     decisions,
@@ -153,11 +152,17 @@ def test_a_group_ends_as_the_same_leads_routed_one_by_one(
 
     assert _results(at_once) == _results(one_by_one)
     assert _dump(grouped) == _dump(serial)
-    # and the cached view each left behind decides the next lead the same way
+    # and the cached view each left behind decides the next lead the same way (its id may
+    # differ: on PostgreSQL ids a group reserved for leads stored already are left unused)
     after = lead(external_id="next", industry="airline", received_at=NOON + timedelta(hours=61))
-    assert _results([route_lead(grouped, after, policy)]) == _results(
-        [route_lead(serial, after, policy)]
+    next_grouped, next_serial = (
+        route_lead(grouped, after, policy),
+        route_lead(serial, after, policy),
     )
+    assert next_grouped.decision.to_dict() == next_serial.decision.to_dict()
+    assert next_grouped.lead_id is not None and next_serial.lead_id is not None
+    if not any(r.created is False for r in at_once):
+        assert next_grouped.lead_id == next_serial.lead_id
 
 
 def test_the_same_external_id_twice_in_a_group_is_routed_once(
@@ -216,19 +221,17 @@ def test_a_lost_race_decides_the_group_again_from_the_store(
     engine = stores()
     policy = _policy()
     route_lead(engine, lead(external_id="w", industry="airline"), policy)
-    real = group_module.claim_all
+    real = group_module.ask_claims
     calls = {"n": 0}
 
-    def moved_once(conn: Any, routes: Any, loads: Any) -> dict[str, int] | None:
+    def moved_once(conn: Any, routes: Any, loads: Any) -> Callable[[], dict[str, int] | None]:
         calls["n"] += 1
         if calls["n"] == 1:  # as if another router had given a lead meanwhile
             ((route, seen, _),) = routes
-            with_other = advance_route(conn, route, seen, 1)
-            assert with_other is not None
-            return None
+            real(conn, [(route, seen, 1)], [])
         return real(conn, routes, loads)
 
-    monkeypatch.setattr(group_module, "claim_all", moved_once)
+    monkeypatch.setattr(group_module, "ask_claims", moved_once)
     batch = [lead(external_id=f"r{i}", industry="airline") for i in range(3)]
     results = route_group(engine, batch, policy)
     assert calls["n"] == 2

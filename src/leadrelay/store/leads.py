@@ -9,7 +9,7 @@ with orjson, which decodes to exactly the data ``json`` would have written (see
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,29 +87,41 @@ _INSERT_ROWS = DriverSQL(_INSERT_MANY)
 _INSERT_DECISION = DriverSQL(_INSERT_DECISIONS, as_is=("body",))
 _INSERT_ASSIGNMENT = DriverSQL(_INSERT_ASSIGNMENTS)
 _INSERT_EVENT = DriverSQL(_INSERT_EVENTS)
-_NEXT_IDS = text(
-    "SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)"
+_NEXT_IDS = DriverSQL(
+    text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)")
 )
 
 
-def insert_leads(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert lead rows in one batch; their new ids, in the order given.
+def insert_leads(
+    conn: Connection, rows: Sequence[dict[str, Any]], ids: Sequence[int] | None = None
+) -> list[int]:
+    """Insert lead rows in one batch, with ``ids`` (``ask_lead_ids``) or new ones; their ids,
+    in the order given.
 
-    A batch takes its ids first (PostgreSQL: from the sequence; SQLite: after the largest, safe
-    because a SQLite write transaction excludes every other writer) and inserts with a plain
-    executemany, 3x faster on PostgreSQL than INSERT ... RETURNING for many rows.
+    Ids are taken first and the rows inserted with a plain executemany, 3x faster on
+    PostgreSQL than INSERT ... RETURNING for many rows.
     """
     if not rows:
         return []
-    if len(rows) == 1:
-        return [int(conn.execute(_INSERT_LEAD, rows[0]).scalar_one())]
-    if conn.dialect.name == "postgresql":
-        ids = [int(i) for i in conn.scalars(_NEXT_IDS, {"n": len(rows)})]
-    else:
-        first = int(conn.scalar(_MAX_ID) or 0) + 1
-        ids = list(range(first, first + len(rows)))
+    if ids is None:
+        if len(rows) == 1:
+            return [int(conn.execute(_INSERT_LEAD, rows[0]).scalar_one())]
+        ids = ask_lead_ids(conn, len(rows))()
     _INSERT_ROWS.run_many(conn, [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
-    return ids
+    return list(ids)
+
+
+def ask_lead_ids(conn: Connection, n: int) -> Callable[[], list[int]]:
+    """Ids for ``n`` leads this transaction will insert, asked now and answered when the
+    result is called (in a pipeline: no round trip of its own). PostgreSQL: from the sequence
+    (ids left unused are gaps, as after a rollback); SQLite: after the largest, safe because a
+    SQLite write transaction excludes every other writer."""
+    if conn.dialect.name == "postgresql":
+        cursor = _NEXT_IDS.run(conn, {"n": n})
+        return lambda: [int(i) for (i,) in cursor.fetchall()]
+    first = int(conn.scalar(_MAX_ID) or 0) + 1
+    ids = list(range(first, first + n))
+    return lambda: ids
 
 
 def insert_lead(conn: Connection, lead: Lead, decision: Decision) -> int:
@@ -257,17 +269,24 @@ _BY_EXTERNAL_IDS_PG = DriverSQL(
 
 def find_by_external_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
     """Stored lead ids of those external ids that are stored."""
-    found: dict[str, int] = {}
-    for chunk in _chunks(list(external_ids)):
-        if conn.dialect.name == "postgresql":
-            rows = _BY_EXTERNAL_IDS_PG.run(conn, {"ids": chunk}).fetchall()
-        else:
-            rows = conn.execute(
-                select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(chunk))
-            ).all()
-        for external_id, lead_id in rows:
-            found[external_id] = int(lead_id)
-    return found
+    return ask_external_ids(conn, external_ids)()
+
+
+def ask_external_ids(conn: Connection, external_ids: Iterable[str]) -> Callable[[], dict[str, int]]:
+    """``find_by_external_ids``, asked now and answered when the result is called: on
+    PostgreSQL in a pipeline (``pipelined``) it needs no round trip of its own."""
+    chunks = list(_chunks(list(external_ids)))
+    if conn.dialect.name == "postgresql":
+        cursors = [_BY_EXTERNAL_IDS_PG.run(conn, {"ids": chunk}) for chunk in chunks]
+        return lambda: {ext: int(i) for cursor in cursors for ext, i in cursor.fetchall()}
+    found = {
+        ext: int(i)
+        for chunk in chunks
+        for ext, i in conn.execute(
+            select(leads.c.external_id, leads.c.id).where(leads.c.external_id.in_(chunk))
+        )
+    }
+    return lambda: found
 
 
 def active_assignments(conn: Connection, lead_id: int) -> list[dict[str, Any]]:

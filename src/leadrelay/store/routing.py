@@ -9,7 +9,7 @@ driver's cursor (``DriverSQL``): SQLAlchemy's work around an execute costs more 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from functools import cache
 from typing import Any
@@ -89,35 +89,43 @@ def claim_all(
     in the order given; each route's new sequence, or None if any claim failed (the caller
     rolls back).
 
-    On PostgreSQL the claims of routes that have a sequence already, and every load claim, go
-    in one round trip (pipeline mode) and their row counts are checked after it: a group of
-    32 leads makes some twenty claims, a round trip each before.
+    On PostgreSQL the claims go in one round trip (pipeline mode) and their row counts are
+    checked after it: a group of 32 leads makes some twenty claims, a round trip each before.
     """
+    with pipelined(conn):
+        answer = ask_claims(conn, routes, loads)
+    return answer()
+
+
+def ask_claims(
+    conn: Connection, routes: Sequence[tuple[str, int, int]], loads: Sequence[LoadClaim]
+) -> Callable[[], dict[str, int] | None]:
+    """``claim_all``'s claims, sent now and checked when the result is called. In the
+    caller's pipeline they ride with its writes: a failed claim is no error in the store,
+    so the caller checks the result before it commits, and rolls back on None. A route's
+    first lead (``seen`` 0) is answered at once (insert-or-read)."""
     claimed: dict[str, int] = {}
-    for route, seen, n in routes:
-        if seen == 0:  # the route's first lead: insert-or-read, answered at once
-            new = advance_route(conn, route, seen, n)
-            if new is None:
-                return None
-            claimed[route] = new
     takes: list[dict[str, Any]] = []
     for rep_id, starts, caps, n in loads:
         params = _take_params(rep_id, starts, caps, n)
         if params is None:
-            return None
+            return lambda: None
         takes.append(params)
     checks: list[tuple[Any, int]] = []  # (cursor, the row count it must have)
-    with pipelined(conn):
-        for route, seen, n in routes:
-            if seen != 0:
-                cursor = _ADVANCE_SQL.run(conn, {"r": route, "seen": seen, "n": n})
-                checks.append((cursor, 1))
-                claimed[route] = seen + n
-        for take in takes:
-            checks.append((_TAKE_SQL.run(conn, take), len(_PERIODS) + 1))
-    if any(cursor.rowcount != want for cursor, want in checks):
-        return None
-    return claimed
+    for route, seen, n in routes:
+        claimed[route] = seen + n
+        if seen == 0 and _START_SQL.run(conn, {"r": route, "n": n}).fetchall():
+            continue
+        checks.append((_ADVANCE_SQL.run(conn, {"r": route, "seen": seen, "n": n}), 1))
+    for take in takes:
+        checks.append((_TAKE_SQL.run(conn, take), len(_PERIODS) + 1))
+
+    def answer() -> dict[str, int] | None:
+        if any(cursor.rowcount != want for cursor, want in checks):
+            return None
+        return claimed
+
+    return answer
 
 
 def add_open(conn: Connection, rep_id: str, delta: int = 1) -> None:

@@ -80,6 +80,8 @@ _LOADS_BETWEEN = _LOADS.where(
 )
 
 Counters = dict[tuple[str, str, date], int]
+# The org version, route sequences, counters of some period starts and open-lead counts.
+_Routing = tuple[str, dict[str, int], Counters, dict[str, int]]
 
 
 def build_snapshot(
@@ -184,18 +186,38 @@ class LiveView:
     """One routing transaction's use of the cache: the snapshot it decides from (``read``),
     then what it wrote (``given``), kept by the cache once the transaction committed."""
 
-    __slots__ = ("_cache", "_data_version", "_sealed", "_state")
+    __slots__ = ("_asked", "_cache", "_data_version", "_sealed", "_state", "_taken")
 
     def __init__(self, cache: LiveCache) -> None:
         self._cache = cache
         self._state: _State | None = None
         self._data_version: int | None = None
         self._sealed = 0
+        self._taken: _State | None = None  # taken from the cache by ``ask``, for ``read``
+        self._asked: tuple[datetime, frozenset[date], Any] | None = None
+
+    def ask(self, conn: Connection, now: datetime) -> None:
+        """Send now the statement ``read(conn, now)`` will need (PostgreSQL, a cached view: its
+        proof), without waiting for its answer: in a pipeline (``pipelined``) it rides in the
+        same round trip as the caller's other questions. Elsewhere nothing is sent."""
+        if self._state is not None or self._taken is not None:
+            raise RuntimeError("LiveView.ask after ask or read")
+        if conn.dialect.name != "postgresql":
+            return
+        state = self._taken = self._cache.take()
+        if state is not None:
+            starts = frozenset(_period_starts(state.zones, now))
+            self._asked = (now, starts, _ask_routing(conn, starts))
 
     def read(self, conn: Connection, now: datetime) -> tuple[Org, Snapshot]:
         """The org and an exact snapshot at ``now``, in ``conn``'s transaction (call it after
-        ``lock_routing``, once)."""
-        state = self._cache.take()
+        ``lock_routing``, once; after ``ask`` at the same ``now`` if at all)."""
+        if self._state is not None:
+            raise RuntimeError("LiveView.read twice")
+        state, self._taken = self._taken, None
+        if state is None:
+            state = self._cache.take()
+        asked, self._asked = self._asked, None
         self._data_version = data_version = _data_version(conn)
         if state is None:
             state = _read_state(conn, now)
@@ -204,7 +226,10 @@ class LiveView:
             data_version,
             _total_changes(conn),
         ):
-            state = _recheck(conn, state, now)
+            answer = None
+            if asked is not None and asked[0] == now:
+                answer = _routing_answer(conn, asked[2])
+            state = _recheck(conn, state, now, answer)
         self._state = state
         self._move_to(conn, state, now)
         # decide gets copies: the cached dicts change only with this transaction's own writes
@@ -281,7 +306,8 @@ class LiveView:
         conn.connection.info[_MARK] = (self._sealed, self._data_version, _total_changes(conn))
 
     def _end(self, committed: bool, recheck: bool) -> None:
-        state, self._state = self._state, None
+        state, self._state = self._state or self._taken, None
+        self._taken = self._asked = None
         if state is None:
             return
         if committed:
@@ -373,12 +399,14 @@ def _read_state(conn: Connection, now: datetime) -> _State:
     return _State(org, zones, seqs, ledger, ledger_reps, starts, days, counters, open_leads)
 
 
-def _recheck(conn: Connection, state: _State, now: datetime) -> _State:
+def _recheck(
+    conn: Connection, state: _State, now: datetime, answer: _Routing | None = None
+) -> _State:
     """``state`` made exact again: the org version, every route sequence and the counters at
-    ``now`` in one statement, then the ledger rows of the routes whose sequence moved; another
-    org version starts from scratch."""
+    ``now`` in one statement (or its ``answer``, asked already), then the ledger rows of the
+    routes whose sequence moved; another org version starts from scratch."""
     starts = frozenset(_period_starts(state.zones, now))
-    version, seqs, counters, open_leads = _read_routing(conn, starts)
+    version, seqs, counters, open_leads = _read_routing(conn, starts) if answer is None else answer
     if not version or version != state.org.version:
         return _read_state(conn, now)
     old = state.seqs
@@ -406,20 +434,27 @@ def _read_route_ledger(conn: Connection, state: _State, route: str) -> None:
 _ORG_VERSION, _ROUTE_SEQ, _COUNTER = 0, 1, 2  # what a row of _routing_sql is
 
 
-def _read_routing(
-    conn: Connection, starts: frozenset[date]
-) -> tuple[str, dict[str, int], Counters, dict[str, int]]:
+def _read_routing(conn: Connection, starts: frozenset[date]) -> _Routing:
     """The org version, every route sequence, every counter row of these period starts and
     every open-lead count: one statement (one round trip on PostgreSQL)."""
+    return _routing_answer(conn, _ask_routing(conn, starts))
+
+
+def _ask_routing(conn: Connection, starts: frozenset[date]) -> Any:
+    """``_read_routing``'s statement, sent; its cursor."""
     ordered = sorted(starts)
     params: dict[str, Any] = {f"s{i}": start for i, start in enumerate(ordered)}
     params["key"] = ORG_VERSION_KEY
+    return _routing_sql(len(ordered)).run(conn, params)
+
+
+def _routing_answer(conn: Connection, cursor: Any) -> _Routing:
     as_date = _date_result(conn)
     version = ""
     seqs: dict[str, int] = {}
     counters: Counters = {}
     open_leads: dict[str, int] = {}
-    for kind, name, period, start, count in _routing_sql(len(ordered)).run(conn, params).fetchall():
+    for kind, name, period, start, count in cursor.fetchall():
         if kind == _COUNTER:
             if period == OPEN_PERIOD:
                 open_leads[name] = int(count)

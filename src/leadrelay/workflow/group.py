@@ -10,12 +10,16 @@ in the group is linked to it.
 
 The claims are route_lead's, made once per route and rep for the whole group: one
 compare-and-set per route moving its sequence by the number of leads it gave, one capped
-upsert per rep and period adding that rep's count (on PostgreSQL all in one round trip,
-``claim_all``). The transaction holds the routing lock
+upsert per rep and period adding that rep's count. The transaction holds the routing lock
 exclusively (PostgreSQL), so two groups never decide on the same state; the claims still
 guard against anything else, and a lost claim rolls the whole group back to be decided again.
 Rows are written with executemany. The cached view of the routing tables (``LiveView``) gets
 each lead's writes (``given``) as the snapshot does; on any failure it is dropped.
+
+On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
+what the group reads under it (stored external ids, ids for the new leads, the proof of the
+cached routing state), then the claims with every row written, then the commit. Only what
+is rare adds more: a lead in other periods, duplicate keys, a policy not saved yet.
 """
 
 from __future__ import annotations
@@ -38,7 +42,8 @@ from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.dedupe import all_originals, lock_keys
 from leadrelay.store.engine import lock_routing, pipelined
 from leadrelay.store.leads import (
-    find_by_external_ids,
+    ask_external_ids,
+    ask_lead_ids,
     get_decisions,
     insert_leads,
     lead_row,
@@ -46,7 +51,7 @@ from leadrelay.store.leads import (
 from leadrelay.store.leads import insert_outcomes as insert_outcome_rows
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
-from leadrelay.store.routing import claim_all, note_rotation
+from leadrelay.store.routing import ask_claims, note_rotation
 from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.assign import (
@@ -120,6 +125,7 @@ class _Claims:
 @dataclass(slots=True)
 class _Pending:
     position: int
+    lead_id: int
     lead: Lead
     decision: Decision
     keys: tuple[str, ...]
@@ -153,26 +159,23 @@ class _Originals:
         for key in keys:
             self._by_key.setdefault(key, []).append(original)
 
-    def stored(self, keys: Sequence[str], external: Original, lead_id: int) -> None:
-        """The held lead ``external`` was written with ``lead_id``."""
-        for key in keys:
-            entries = self._by_key[key]
-            for i, original in enumerate(entries):
-                if original is external:
-                    entries[i] = Original(
-                        lead_id, original.owner, original.received_at, original.external_id
-                    )
-
 
 def _route_once(
     conn: Connection, leads: Sequence[Lead], policy: CompiledPolicy, live: LiveView
 ) -> list[RouteResult]:
-    lock_routing(conn, exclusive=True)
+    now = leads[0].received_at
+    # PostgreSQL: the lock, and once it is held the stored external ids, the ids of the new
+    # leads and the proof of the cached routing state, in one round trip
+    with pipelined(conn):
+        lock_routing(conn, exclusive=True)
+        stored = ask_external_ids(conn, [lead.external_id for lead in leads if lead.external_id])
+        new_ids = ask_lead_ids(conn, len(leads))
+        live.ask(conn, now)
     if policy.revision == 0:
         policy = policy.with_revision(save_policy(conn, policy))
-    known = _stored(conn, leads)
+    known = _stored(conn, stored())
 
-    org, snapshot = live.read(conn, leads[0].received_at)
+    org, snapshot = live.read(conn, now)
     if uses_names(policy):
         snapshot.account_index = company_index(conn, org)
     add_smart_inputs(conn, snapshot, org, policy, fresh=False)
@@ -185,7 +188,7 @@ def _route_once(
         since = min(lead.received_at for lead in leads) - span
         originals = _Originals(all_originals(conn, every, since=since), span)
 
-    group = _Group(conn, policy, org, snapshot, live, originals)
+    group = _Group(conn, policy, org, snapshot, live, originals, new_ids())
     results: list[RouteResult | None] = [None] * len(leads)
     repeats: list[tuple[int, str]] = []
     for position, (lead, keys) in enumerate(zip(leads, keys_of, strict=True)):
@@ -217,12 +220,8 @@ def _route_once(
     return done
 
 
-def _stored(conn: Connection, leads: Sequence[Lead]) -> dict[str, RouteResult]:
-    """The results of the group's external ids stored already."""
-    external = [lead.external_id for lead in leads if lead.external_id]
-    if not external:
-        return {}
-    ids = find_by_external_ids(conn, external)
+def _stored(conn: Connection, ids: dict[str, int]) -> dict[str, RouteResult]:
+    """The results of the group's external ids stored already (``ids``: their lead ids)."""
     if not ids:
         return {}
     decisions = get_decisions(conn, ids.values())
@@ -231,8 +230,9 @@ def _stored(conn: Connection, leads: Sequence[Lead]) -> dict[str, RouteResult]:
 
 class _Group:
     """The leads of one transaction decided in turn, written (with their claims) in batches:
-    at the end, and before a lead that needs what is pending in the store (its original's id,
-    or the counters of other periods)."""
+    at the end, and before a lead whose periods are others (their counters are read from the
+    store). Each lead decided takes the next of ``ids`` (reserved for the group, so the ids
+    are those of routing the leads one by one), so it is an original for later ones at once."""
 
     def __init__(
         self,
@@ -242,6 +242,7 @@ class _Group:
         snapshot: Snapshot,
         live: LiveView,
         originals: _Originals | None,
+        ids: Sequence[int],
     ) -> None:
         self.conn = conn
         self.policy = policy
@@ -249,11 +250,11 @@ class _Group:
         self.snapshot = snapshot
         self.live = live
         self.originals = originals
+        self.new_ids = iter(ids)
         self.claimed = dict(snapshot.route_seq)  # each route's sequence as the store holds it
         self.claims = _Claims()
         self.pending: list[_Pending] = []
-        self.held: dict[int, Original] = {}  # position -> the original it became, unwritten
-        self.ids: dict[int, int] = {}
+        self.ids: dict[int, int] = {}  # position -> id, of the leads written
         self.decisions: dict[int, Decision] = {}
 
     def decide(self, position: int, lead: Lead, keys: tuple[str, ...]) -> Decision:
@@ -265,18 +266,13 @@ class _Group:
         snapshot.now = at
         originals = self.originals
         if originals is not None and keys:
-            found = originals.for_lead(keys, at)
-            if any(o.lead_id is None for o in found.values()):
-                self.flush()  # its original gets its id first
-                found = originals.for_lead(keys, at)
-            snapshot.originals = found
+            snapshot.originals = originals.for_lead(keys, at)
         elif snapshot.originals:
             snapshot.originals = {}
         decision = decide(lead, snapshot, self.policy)
+        lead_id = next(self.new_ids)
         if originals is not None and keys and decision.status in HOLDS:
-            held = Original(None, decision.owner, at, lead.external_id)
-            originals.held(keys, held)
-            self.held[position] = held
+            originals.held(keys, Original(lead_id, decision.owner, at, lead.external_id))
         owner = decision.owner
         if decision.status is Status.ASSIGNED and owner is not None:
             route = decision.ledger_route
@@ -286,51 +282,49 @@ class _Group:
             starts = period_starts(at, rep.timezone if rep else "UTC")
             self.live.given(route, owner, seq, starts)
             self.claims.add(route, owner, seq, starts, at)
-        self.pending.append(_Pending(position, lead, decision, keys))
+        self.pending.append(_Pending(position, lead_id, lead, decision, keys))
         self.decisions[position] = decision
         return decision
 
     def flush(self) -> None:
-        """Claim what the pending leads took, then write them and what follows from them."""
+        """Claim what the pending leads took, write them and what follows from them."""
         if not self.pending:
             return
-        conn, claims = self.conn, self.claims
+        conn, claims, pending = self.conn, self.claims, self.pending
 
         def caps_of(rep_id: str) -> Caps:
             return rep_caps(self.org, rep_id, self.policy)
 
-        # Sorted: routes, then reps, in one order for every router (no deadlock between them).
-        claimed = claim_all(
-            conn,
-            [
-                (route, self.claimed.get(route, 0), claims.routes[route])
-                for route in sorted(claims.routes)
-            ],
-            [
-                (rep_id, {"day": day, "week": week, "month": month}, caps_of(rep_id), n)
-                for (rep_id, day, week, month), n in sorted(claims.loads.items())
-            ],
-        )
-        if claimed is None:
-            raise LostRaceError
-        self.claimed.update(claimed)
-        pending = self.pending
-        # executemany on the driver's cursor; on PostgreSQL the rows after the leads' (decisions,
-        # assignments, events, ledger) reach the server together, answered in one round trip
-        ids = insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending])
+        ids = [item.lead_id for item in pending]
+        # PostgreSQL: the claims, the rows (executemany on the driver's cursor) and the
+        # ledger reach the server together, answered in one round trip
         with pipelined(conn):
+            # sorted: routes, then reps, in one order for every router (no deadlock between them)
+            claimed = ask_claims(
+                conn,
+                [
+                    (route, self.claimed.get(route, 0), claims.routes[route])
+                    for route in sorted(claims.routes)
+                ],
+                [
+                    (rep_id, {"day": day, "week": week, "month": month}, caps_of(rep_id), n)
+                    for (rep_id, day, week, month), n in sorted(claims.loads.items())
+                ],
+            )
+            insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending], ids)
             insert_outcome_rows(conn, ids, [p.decision for p in pending])
             for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items()):
                 note_rotation(conn, route, rep_id, seq, at, n)
+        sequences = claimed()
+        if sequences is None:
+            raise LostRaceError  # the rows written with it go with the rollback
+        self.claimed.update(sequences)
         stored = []
         keys: dict[int, tuple[str, ...]] = {}
         for item, lead_id in zip(pending, ids, strict=True):
             self.ids[item.position] = lead_id
             stored.append((item.lead, lead_id, item.decision))
             keys[lead_id] = item.keys
-            held = self.held.pop(item.position, None)
-            if held is not None and self.originals is not None:
-                self.originals.stored(item.keys, held, lead_id)
         follow_up(conn, stored, self.policy, self.org.reps, keys=keys)
         pending.clear()
         claims.clear()
