@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.api.conftest import Api, seed
+from sqlalchemy import update
+from tests.api.conftest import POLICY, Api, seed
 
 from leadrelay.api import create_app
 from leadrelay.api.service import Service
 from leadrelay.domain.lead import Lead
+from leadrelay.policy import load_policy_text
 from leadrelay.policy.compiled import CompiledPolicy
-from leadrelay.store import open_store
+from leadrelay.store import activate, open_store, save_policy
+from leadrelay.store.tables import policies
 from leadrelay.workflow.assign import RouteResult
 from leadrelay.workflow.batcher import Batcher
 
@@ -142,6 +145,48 @@ def test_a_key_seen_recently_is_known_without_a_database_read(api: Api) -> None:
     assert found and key is not None and key.role == "manager"
     svc.forget_keys()
     assert svc.cached_caller(token) == (False, None)
+
+
+def test_an_old_policy_serves_while_one_thread_reads_the_new_one(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its time the held policy still answers at once; one read (not one per request)
+    brings the one another process activated meanwhile; none active drops it."""
+    import leadrelay.api.service as service_module
+
+    svc = _service(api)
+    monkeypatch.setattr(service_module, "POLICY_TTL_S", 0.0)  # every policy held is old
+    svc.forget_policy()
+    first = svc.policy()
+    with api.engine.begin() as conn:  # as another process would
+        newer = save_policy(conn, load_policy_text(POLICY, reps={"ana", "bo", "cy"}))
+        activate(conn, newer)
+    reads = {"n": 0}
+    real_read = svc.policy
+
+    def counted() -> CompiledPolicy:
+        reads["n"] += 1
+        time.sleep(0.05)  # a slow read: requests arriving meanwhile must not wait for it
+        return real_read()
+
+    monkeypatch.setattr(svc, "policy", counted)
+
+    def read_done() -> None:
+        deadline = time.monotonic() + 10
+        while svc._reading.locked() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    assert [svc.cached_policy() for _ in range(20)] == [first] * 20  # none waited
+    read_done()
+    assert reads["n"] == 1  # one read for them all
+    held = svc.cached_policy()
+    assert held is not None and held.revision == newer
+    read_done()
+    with api.engine.begin() as conn:
+        conn.execute(update(policies).values(active=False))
+    assert svc.cached_policy() is not None  # the one held, while the next read runs
+    read_done()
+    assert svc.cached_policy() is None  # none active: the next request reads and says so
 
 
 def test_workers_of_leadrelay_serve_hand_their_leads_to_its_routing_process(
