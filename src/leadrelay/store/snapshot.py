@@ -20,6 +20,9 @@ view is only ever used after proving it exact, in this transaction:
   (``advance_route``, ``save_state``), so only the ledger rows of routes whose sequence moved
   are read again, after the sequences, as above.
 
+On PostgreSQL that statement may be sent ahead (``LiveView.ask``), in the caller's pipeline
+with its other questions, and its answer used by ``read``.
+
 Either way the routing transaction's compare-and-set and capped upsert still decide every race,
 exactly as with a snapshot read in full.
 
