@@ -197,7 +197,7 @@ class LiveView:
         self._data_version: int | None = None
         self._sealed = 0
         self._taken: _State | None = None  # taken from the cache by ``ask``, for ``read``
-        self._asked: tuple[datetime, frozenset[date], Any] | None = None
+        self._asked: tuple[datetime, Any] | None = None  # (now, the proof's cursor)
 
     def ask(self, conn: Connection, now: datetime) -> None:
         """Send now the statement ``read(conn, now)`` will need (PostgreSQL, a cached view: its
@@ -210,7 +210,7 @@ class LiveView:
         state = self._taken = self._cache.take()
         if state is not None:
             starts = frozenset(_period_starts(state.zones, now))
-            self._asked = (now, starts, _ask_routing(conn, starts))
+            self._asked = (now, _ask_routing(conn, starts))
 
     def read(self, conn: Connection, now: datetime) -> tuple[Org, Snapshot]:
         """The org and an exact snapshot at ``now``, in ``conn``'s transaction (call it after
@@ -231,7 +231,7 @@ class LiveView:
         ):
             answer = None
             if asked is not None and asked[0] == now:
-                answer = _routing_answer(conn, asked[2])
+                answer = _routing_answer(conn, asked[1])
             state = _recheck(conn, state, now, answer)
         self._state = state
         self._move_to(conn, state, now)

@@ -18,8 +18,9 @@ each lead's writes (``given``) as the snapshot does; on any failure it is droppe
 
 On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
 what the group reads under it (stored external ids, ids for the new leads, the proof of the
-cached routing state), then the claims with every row written, then the commit. Only what
-is rare adds more: a lead in other periods, duplicate keys, a policy not saved yet.
+cached routing state), then the claims with every row written, then the commit. More only
+with duplicate matching (the key locks and the originals), SLA timers or notifications (their
+rows), a lead in other periods or a policy not saved yet.
 """
 
 from __future__ import annotations
