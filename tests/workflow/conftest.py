@@ -42,14 +42,14 @@ REPS = [
 TEAMS = [Team(id="ent", name="Enterprise", owner="dee")]
 
 
-def compiled_policy(text: str = POLICY) -> CompiledPolicy:
-    return load_policy_text(text, reps={r.id for r in REPS}, teams={"air", "ent"})
+def compiled_policy(text: str = POLICY, reps: Sequence[Rep] = REPS) -> CompiledPolicy:
+    return load_policy_text(text, reps={r.id for r in reps}, teams={"air", "ent"})
 
 
-def seed(engine: Engine) -> None:
+def seed(engine: Engine, reps: Sequence[Rep] = REPS, teams: Sequence[Team] = TEAMS) -> None:
     with engine.begin() as conn:
-        save_reps(conn, REPS)
-        save_teams(conn, TEAMS)
+        save_reps(conn, reps)
+        save_teams(conn, teams)
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from tests.builders import NOON, lead
-from tests.workflow.conftest import fresh_stores
+from tests.workflow.conftest import compiled_policy, fresh_stores, seed
 
 from leadrelay.domain import Caps, Lead, Rep, Team
-from leadrelay.policy import CompiledPolicy, load_policy_text
-from leadrelay.store import open_store, save_reps, save_teams
+from leadrelay.policy import CompiledPolicy
+from leadrelay.store import open_store, save_reps
 from leadrelay.store.tables import (
     assignments,
     decisions,
@@ -70,13 +70,11 @@ COUNTRIES = ["US", "GB", "FR", None]
 
 
 def _policy() -> CompiledPolicy:
-    return load_policy_text(POLICY, reps={r.id for r in REPS}, teams={"air", "ent"})
+    return compiled_policy(POLICY, REPS)
 
 
 def _seed(engine: Engine) -> None:
-    with engine.begin() as conn:
-        save_reps(conn, REPS)
-        save_teams(conn, TEAMS)
+    seed(engine, REPS, TEAMS)
 
 
 def _dump(engine: Engine) -> dict[str, Any]:
