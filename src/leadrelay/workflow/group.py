@@ -40,7 +40,7 @@ from leadrelay.observe.routing import observed_batch
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
-from leadrelay.store.dedupe import all_originals, lock_keys
+from leadrelay.store.dedupe import all_originals
 from leadrelay.store.engine import lock_routing, pipelined
 from leadrelay.store.leads import (
     ask_external_ids,
@@ -185,7 +185,7 @@ def _route_once(
     span = window(policy)
     every = sorted({key for keys in keys_of for key in keys})
     if span is not None and every:
-        lock_keys(conn, every)  # the same person arriving in another router: one waits
+        # no key locks (route_lead's): the exclusive routing lock keeps out every other router
         since = min(lead.received_at for lead in leads) - span
         originals = _Originals(all_originals(conn, every, since=since), span)
 
