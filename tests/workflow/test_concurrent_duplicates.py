@@ -1,9 +1,10 @@
 """The same person sent to several routers at once gets one owner (DESIGN invariants 1 and 2).
 
 Four processes each send the same 40 people (same email and phone, each process its own
-external ids and channel, so its own route) at the same moments: three route one lead a transaction (``route_lead``, which
-shares the routing lock and serialises on the person's duplicate keys), the fourth routes
-groups of five (``route_group``, which holds the routing lock alone). Whoever comes first owns
+external ids and channel, so its own route) at the same moments: three route one lead a
+transaction (``route_lead``, which shares the routing lock and serialises on the person's
+duplicate keys), the fourth routes groups of five (``route_group``, which holds the routing
+lock alone). Whoever comes first owns
 the person; the three others are duplicates linked to that lead.
 """
 
