@@ -203,3 +203,75 @@ def test_sqlite_checkpoints_every_so_many_wal_pages(sqlite_url: str) -> None:
     finally:
         engine.dispose()
     assert pages == SQLITE_WAL_AUTOCHECKPOINT_PAGES
+
+
+def _as_text(engine: Engine, table: str, key: str) -> dict[int, tuple[str | None, ...]]:
+    """Every column of ``table`` as PostgreSQL prints it, by ``key`` (ids left out)."""
+    with engine.connect() as conn:
+        names = [
+            n
+            for (n,) in conn.exec_driver_sql(
+                "SELECT column_name FROM information_schema.columns"
+                f" WHERE table_name = '{table}' ORDER BY ordinal_position"
+            )
+            if n not in ("id", "lead_id", "external_id")
+        ]
+        shown = ", ".join(f"{n}::text" for n in names)
+        return {
+            r[0]: tuple(r[1:]) for r in conn.exec_driver_sql(f"SELECT {key}, {shown} FROM {table}")
+        }
+
+
+@pytest.mark.postgres
+def test_a_batch_on_postgresql_stores_the_same_text_as_rows_one_by_one(pg_url: str) -> None:
+    """A batch goes as one JSON document of rows (``DriverSQL`` ``rows_as_json``): what it
+    stores must print as what a row sent alone stores, column by column."""
+    from leadrelay.store import open_store
+
+    engine = open_store(pg_url)
+    try:
+        with engine.begin() as conn:
+            one = insert_lead(conn, _lead("D1"), _decision("D1"))
+            many = insert_leads(conn, [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")])
+            insert_outcomes(conn, [one], [_decision("D1")])
+            insert_outcomes(conn, many, [_decision("C1"), _decision("C2")])
+        for table, key in (("leads", "id"), ("assignments", "lead_id"), ("events", "lead_id")):
+            rows = _as_text(engine, table, key)
+            assert rows[one] == rows[many[0]] == rows[many[1]], table
+        with engine.connect() as conn:
+            bodies = dict(conn.exec_driver_sql("SELECT lead_id, body::text FROM decisions").all())
+        assert bodies[many[0]] == decision_json(conn, _decision("C1"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("column", "odd"), [("value", math.nan), ("lat", math.inf), ("attributes", None)]
+)
+def test_a_batch_holding_what_json_cannot_carry_is_stored_as_given(
+    pg_url: str, column: str, odd: Any
+) -> None:
+    """Not finite floats (JSON has none) and a JSON column's None (Core stores JSON null, a
+    JSON document of rows would give SQL NULL) make the batch go row by row."""
+    from leadrelay.store import open_store
+
+    engine = open_store(pg_url)
+    rows = [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")]
+    rows[1][column] = odd
+    try:
+        with engine.begin() as conn:
+            ids = insert_leads(conn, rows)
+        with engine.connect() as conn:
+            stored = conn.execute(select(leads.c[column]).where(leads.c.id == ids[1])).scalar()
+            as_text = conn.exec_driver_sql(
+                f"SELECT {column}::text FROM leads WHERE id = {ids[1]}"
+            ).scalar()
+    finally:
+        engine.dispose()
+    if odd is None:
+        assert as_text == "null"  # JSON null, not SQL NULL
+    elif math.isnan(odd):
+        assert math.isnan(stored)
+    else:
+        assert stored == odd

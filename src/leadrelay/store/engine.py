@@ -16,6 +16,7 @@ exceptions, so what is stored and what callers catch is what the Core path gives
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any, NoReturn, cast
 
-from sqlalchemy import ClauseElement, Connection, Engine, create_engine, event, text
+import orjson
+from sqlalchemy import (
+    JSON,
+    ClauseElement,
+    Connection,
+    Engine,
+    Float,
+    Insert,
+    Table,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -277,29 +290,52 @@ class DriverSQL:
     unprocessed (a JSON body serialised already). Values a statement fixes (``values(count=1)``)
     need not be given. An INSERT of a table (``insert(leads)``) gets the columns of the
     parameters given, as with Core: compiled once per dialect and set of names.
+
+    ``rows_as_json`` (a plain ``insert(table)``): on PostgreSQL (psycopg), ``run_many`` sends
+    all the rows as one statement (``_RowSet``) instead of one a row.
     """
 
-    __slots__ = ("_as_is", "_build", "_plans")
+    __slots__ = ("_as_is", "_build", "_plans", "_row_sets")
 
     def __init__(
-        self, build: ClauseElement | Callable[[str], Any], *, as_is: Sequence[str] = ()
+        self,
+        build: ClauseElement | Callable[[str], Any],
+        *,
+        as_is: Sequence[str] = (),
+        rows_as_json: bool = False,
     ) -> None:
+        if rows_as_json and not isinstance(build, Insert):
+            raise TypeError("rows_as_json needs a plain insert(table)")
         self._build = build
         self._as_is = frozenset(as_is)
         self._plans: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
+        # None: rows go by executemany; else each set of names' statement
+        self._row_sets: dict[tuple[str, ...], _RowSet] | None = {} if rows_as_json else None
 
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Execute with ``params``; returns the DBAPI cursor (fetch rows or read ``rowcount``)."""
         plan = self._plan(conn.dialect, params)
         return run_driver_sql(conn, plan.sql, plan.values(params))
 
-    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Any:
-        """Execute once per row (``executemany``; every row has the first one's names);
-        returns the DBAPI cursor (its ``rowcount``: rows changed in all)."""
+    def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Execute for every row (every row has the first one's names): ``executemany``, or
+        on PostgreSQL with ``rows_as_json`` one statement for them all."""
         if not rows:
             raise ValueError("run_many needs at least one row")
-        plan = self._plan(conn.dialect, rows[0])
-        return run_driver_sql(conn, plan.sql, list(map(plan.values, rows)), many=True)
+        dialect = conn.dialect
+        plan = self._plan(dialect, rows[0])
+        sets = self._row_sets
+        if sets is not None and len(rows) > 1 and dialect.driver == "psycopg":
+            names = tuple(rows[0])
+            row_set = sets.get(names)
+            if row_set is None:
+                table = cast(Table, cast(Insert, self._build).table)
+                row_set = sets[names] = _RowSet(table, names, self._as_is, dialect)
+            doc = row_set.document(rows)
+            if doc is not None:
+                run_driver_sql(conn, row_set.sql, {"rows": doc})
+                return
+        run_driver_sql(conn, plan.sql, list(map(plan.values, rows)), many=True)
 
     def _plan(self, dialect: Dialect, params: Mapping[str, Any]) -> _Plan:
         key = (dialect.name, dialect.driver, tuple(params))
@@ -324,6 +360,84 @@ class DriverSQL:
             for name in names or ()
         )
         return _Plan(compiled.string, dialect.positional, order, fixed)
+
+
+class _RowSet:
+    """Rows of one table inserted by one PostgreSQL statement: ``INSERT INTO t (names) SELECT
+    names FROM json_populate_recordset(NULL::t, rows)``, the rows one JSON document.
+
+    psycopg sends (and flushes) each executemany row as a statement of its own, ~16 us of
+    client CPU a row; a multi-row VALUES list is not cached by psycopg (over 50 parameters),
+    so it is parsed again every time. One JSON parameter is neither.
+
+    Each value is written as PostgreSQL reads it back exactly: moments through the column's
+    bind processor (aware UTC), JSON columns as the engine's serializer writes them (``as_is``
+    ones as given). ``document`` gives None when a value would not come back the same (a
+    float not finite, a JSON column's None: Core stores JSON null, the document SQL NULL; an
+    integer past 64 bits): the caller uses executemany.
+    """
+
+    __slots__ = ("_convert", "sql")
+
+    def __init__(
+        self, table: Table, names: Sequence[str], as_is: frozenset[str], dialect: Dialect
+    ) -> None:
+        from leadrelay.store.tables import UTCDateTime
+
+        quote = dialect.identifier_preparer.quote
+        cols = ", ".join(quote(name) for name in names)
+        self.sql = (
+            f"INSERT INTO {quote(table.name)} ({cols}) SELECT {cols}"
+            f" FROM json_populate_recordset(NULL::{quote(table.name)}, %(rows)s::json)"
+        )
+        serialize = cast(Callable[[Any], str], getattr(dialect, "_json_serializer", None) or _dumps)
+        self._convert: list[tuple[str, Callable[[Any], Any] | None]] = []
+        for name in names:
+            type_ = table.c[name].type
+            convert: Callable[[Any], Any] | None = None
+            if name in as_is:
+                convert = _fragment
+            elif isinstance(type_, JSON):
+                convert = partial(_json_fragment, serialize)
+            elif isinstance(type_, Float):
+                convert = _finite
+            elif isinstance(type_, UTCDateTime):
+                convert = _processor(type_, dialect)
+            self._convert.append((name, convert))
+
+    def document(self, rows: Sequence[Mapping[str, Any]]) -> str | None:
+        convert = self._convert
+        try:
+            return orjson.dumps(
+                [
+                    {name: row[name] if fn is None else fn(row[name]) for name, fn in convert}
+                    for row in rows
+                ]
+            ).decode()
+        except (_NotExactError, TypeError):  # orjson.JSONEncodeError is a TypeError
+            return None
+
+
+class _NotExactError(Exception):
+    """A value the JSON document would not give back as it is."""
+
+
+def _fragment(text: str | None) -> Any:
+    if text is None:
+        raise _NotExactError
+    return orjson.Fragment(text)
+
+
+def _json_fragment(serialize: Callable[[Any], str], value: Any) -> Any:
+    if value is None:
+        raise _NotExactError
+    return orjson.Fragment(serialize(value))
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise _NotExactError
+    return value
 
 
 def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
