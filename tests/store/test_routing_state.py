@@ -14,9 +14,10 @@ from leadrelay.store.routing import (
     advance_route,
     claim_all,
     note_rotation,
+    note_rotations,
     take_capacity,
 )
-from leadrelay.store.tables import rep_load
+from leadrelay.store.tables import rep_load, rr_ledger
 
 
 def _counts(engine: Engine, rep_id: str) -> dict[str, int]:
@@ -74,6 +75,72 @@ def test_claims_made_together_hold_only_if_every_one_holds(engine: Engine) -> No
             conn.rollback()
     assert _counts(engine, "ana") == {"day": 3, "week": 3, "month": 3, "open": 3}
     assert _counts(engine, "bo") == {}
+
+
+def test_claims_of_many_routes_and_reps_together_hold_only_if_every_one_holds(
+    engine: Engine,
+) -> None:
+    """Several routes and reps in one ``claim_all`` (on PostgreSQL each kind is one statement
+    for them all): each moves or counts as alone, and one that does not hold fails the call."""
+    starts = period_starts(NOON, "UTC")
+    later = period_starts(NOON.replace(day=NOON.day + 1), "UTC")
+    caps = {"ana": Caps(per_day=2), "bo": Caps(per_week=5), "cy": Caps()}
+    with engine.begin() as conn:
+        assert claim_all(
+            conn,
+            [("a", 0, 1), ("b", 0, 1), ("c", 0, 2)],
+            [(rep, starts, caps[rep], 1) for rep in ("ana", "bo", "cy")],
+        ) == {"a": 1, "b": 1, "c": 2}
+        assert claim_all(
+            conn,
+            [("a", 1, 2), ("b", 1, 1), ("c", 2, 1), ("d", 0, 1)],
+            [("ana", starts, caps["ana"], 1), ("bo", starts, caps["bo"], 3)],
+        ) == {"a": 3, "b": 2, "c": 3, "d": 1}
+    assert _counts(engine, "ana") == {"day": 2, "week": 2, "month": 2, "open": 2}
+    assert _counts(engine, "bo") == {"day": 4, "week": 4, "month": 4, "open": 4}
+    for routes, loads in (
+        ([("a", 3, 1), ("b", 1, 1)], [("cy", starts, caps["cy"], 1)]),  # "b" is at 2
+        ([("a", 3, 1), ("b", 2, 1)], [(r, starts, caps[r], 1) for r in ("ana", "cy")]),  # ana full
+        ([("a", 3, 1), ("b", 2, 1)], [(r, starts, caps[r], 2) for r in ("bo", "cy")]),  # bo: 6 > 5
+    ):
+        with engine.begin() as conn:
+            assert claim_all(conn, routes, loads) is None
+            conn.rollback()
+    # the same rep for two days (a group spanning midnight) is two claims
+    with engine.begin() as conn:
+        both = [("cy", starts, caps["cy"], 1), ("cy", later, caps["cy"], 1)]
+        assert claim_all(conn, [("a", 3, 1), ("b", 2, 1)], both) == {"a": 4, "b": 3}
+    assert _counts(engine, "ana") == {"day": 2, "week": 2, "month": 2, "open": 2}
+    assert _counts(engine, "bo") == {"day": 4, "week": 4, "month": 4, "open": 4}
+    with engine.connect() as conn:
+        cy = dict(
+            conn.execute(
+                select(rep_load.c.period_start, rep_load.c.count).where(
+                    rep_load.c.rep_id == "cy", rep_load.c.period == "day"
+                )
+            ).all()
+        )
+    assert cy == {starts["day"]: 2, later["day"]: 1}
+
+
+def test_rotations_noted_together_equal_rotations_noted_one_by_one(engine: Engine) -> None:
+    at = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=UTC)
+    entries = [("r", "ana", 3, at, 2), ("r", "bo", 4, at, 1), ("s", "ana", 1, at, 1)]
+    with engine.begin() as conn:
+        for route in ("r", "one-r"):  # before: a row to add to
+            note_rotation(conn, route, "ana", 1, at)
+        note_rotations(conn, entries)
+        for route, rep_id, seq, moment, n in entries:
+            note_rotation(conn, "one-" + route, rep_id, seq, moment, n)
+    with engine.connect() as conn:
+        rows = {
+            (route, rep): (count, seq, moment)
+            for route, rep, count, seq, moment in conn.execute(select(rr_ledger))
+        }
+    assert rows[("r", "ana")] == (3, 3, at)
+    for (route, rep), values in rows.items():
+        if not route.startswith("one-"):
+            assert rows[("one-" + route, rep)] == values
 
 
 def test_snapshot_reads_counters_of_the_periods_now_falls_in_for_each_rep(engine: Engine) -> None:

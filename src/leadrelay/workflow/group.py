@@ -52,7 +52,7 @@ from leadrelay.store.leads import (
 from leadrelay.store.leads import insert_outcomes as insert_outcome_rows
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
-from leadrelay.store.routing import ask_claims, note_rotation
+from leadrelay.store.routing import ask_claims, note_rotations
 from leadrelay.store.smart_inputs import add_smart_inputs
 from leadrelay.store.snapshot import LiveView, live_cache
 from leadrelay.workflow.assign import (
@@ -314,8 +314,13 @@ class _Group:
             )
             insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending], ids)
             insert_outcome_rows(conn, ids, [p.decision for p in pending])
-            for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items()):
-                note_rotation(conn, route, rep_id, seq, at, n)
+            note_rotations(
+                conn,
+                [
+                    (route, rep_id, seq, at, n)
+                    for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items())
+                ],
+            )
         sequences = claimed()
         if sequences is None:
             raise LostRaceError  # the rows written with it go with the rollback
