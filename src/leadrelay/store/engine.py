@@ -325,7 +325,8 @@ class DriverSQL:
         dialect = conn.dialect
         plan = self._plan(dialect, rows[0])
         sets = self._row_sets
-        if sets is not None and len(rows) > 1 and dialect.driver == "psycopg":
+        # (values the statement fixes, such as a column's Python default, are Core's to send)
+        if sets is not None and len(rows) > 1 and dialect.driver == "psycopg" and not plan.fixed:
             names = tuple(rows[0])
             row_set = sets.get(names)
             if row_set is None:
