@@ -306,16 +306,17 @@ _ADVANCE_ALL = text(
 )
 _TAKE_ALL = text(
     """
+    WITH r AS (
+        SELECT * FROM json_to_recordset(CAST(:rows AS json))
+            AS r(rep text, period text, start date, n bigint, cap bigint)
+    )
     INSERT INTO rep_load (rep_id, period, period_start, count)
-    SELECT r.rep, r.period, r.start, r.n
-    FROM json_to_recordset(CAST(:rows AS json))
-        AS r(rep text, period text, start date, n bigint, cap bigint)
+    SELECT r.rep, r.period, r.start, r.n FROM r
     ON CONFLICT (rep_id, period, period_start) DO UPDATE SET count = rep_load.count + excluded.count
     WHERE rep_load.count + excluded.count <= (
-        SELECT c.cap FROM json_to_recordset(CAST(:rows AS json))
-            AS c(rep text, period text, start date, cap bigint)
-        WHERE c.rep = excluded.rep_id AND c.period = excluded.period
-            AND c.start = excluded.period_start
+        SELECT r.cap FROM r
+        WHERE r.rep = excluded.rep_id AND r.period = excluded.period
+            AND r.start = excluded.period_start
     )
     """
 )
