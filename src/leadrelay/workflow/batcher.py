@@ -64,6 +64,13 @@ class BatcherStats:
     split: int = 0
 
 
+def group_size(max_group: int) -> int:
+    """``max_group`` checked: a group holds at least one lead."""
+    if max_group < 1:
+        raise ValueError(f"max_group={max_group}: a group holds at least one lead")
+    return max_group
+
+
 class Batcher:
     def __init__(
         self,
@@ -73,10 +80,8 @@ class Batcher:
         max_wait_s: float = 0.0,
         route: RouteGroup = route_live,
     ) -> None:
-        if max_group < 1:
-            raise ValueError(f"max_group={max_group}: a group holds at least one lead")
         self.engine = engine
-        self.max_group = max_group
+        self.max_group = group_size(max_group)
         self.max_wait_s = max_wait_s
         self.stats = BatcherStats()
         self._route = route

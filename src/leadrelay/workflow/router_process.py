@@ -43,6 +43,7 @@ from leadrelay.workflow.assign import RouteResult
 from leadrelay.workflow.batcher import (
     BatcherStats,
     RouteGroup,
+    group_size,
     route_live,
     route_outcomes,
     same_run,
@@ -84,11 +85,9 @@ class RouterServer:
         max_wait_s: float = 0.0,
         route: RouteGroup = route_live,
     ) -> None:
-        if max_group < 1:
-            raise ValueError(f"max_group={max_group}: a group holds at least one lead")
         self.engine = engine
         self.path = path
-        self.max_group = max_group
+        self.max_group = group_size(max_group)
         self.max_wait_s = max_wait_s
         self.stats = BatcherStats()
         self._route = route
