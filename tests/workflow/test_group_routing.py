@@ -215,11 +215,11 @@ def test_a_lost_race_decides_the_group_again_from_the_store(
     """A claim that fails (another router moved the route) rolls the group back and decides
     it again; the view it had taken is not trusted after."""
     import leadrelay.workflow.group as group_module
+    from leadrelay.store.routing import ask_claims as real
 
     engine = stores()
     policy = _policy()
     route_lead(engine, lead(external_id="w", industry="airline"), policy)
-    real = group_module.ask_claims
     calls = {"n": 0}
 
     def moved_once(conn: Any, routes: Any, loads: Any) -> Callable[[], dict[str, int] | None]:
@@ -269,7 +269,7 @@ def _route_groups(url: str, revision: int, indexes: list[int]) -> list[tuple[str
     engine = make_engine(url)
     policy = shared._policy().with_revision(revision)
     try:
-        done = []
+        done: list[tuple[str, int, bool]] = []
         for start in range(0, len(indexes), 10):
             chunk = indexes[start : start + 10]
             results = route_group(engine, [shared._lead(i) for i in chunk], policy)
