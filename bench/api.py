@@ -61,7 +61,7 @@ PG_STATE = REPO / ".pg" / "bench-api.env"
 PG_RAW_ROWS = 2_000
 PG_RAW_SECONDS = 1.5
 # WAL segments (16 MB each) made and recycled before the first server run: more than one run
-# writes (~3 KB of WAL a lead), as a server that has been running has them (see _recycle_wal)
+# writes (3-5 KB of WAL a lead), as a server that has been running has them (see _recycle_wal)
 WAL_STOCK = 24
 OPEN_DRAIN = 2.0  # s after the last request falls due; then what is still queued is cut
 # Each server figure with group commit off (one transaction per request) and on (the default).
@@ -346,9 +346,10 @@ def _recycle_wal(url: str, stock: int = 0) -> None:
 
     A server that has been running writes its WAL into recycled segment files. A new cluster
     has none: each 16 MB of WAL (~10 s at 500 leads/s here) went into a new file, zero-filled
-    and synced while every commit waited (25-30 ms; the slowest requests of the open loop
-    came in those moments and nowhere else). ``stock`` > 0 first writes that many segments
-    (``pg_switch_wal``) and keeps up to 1 GB of them for reuse (``min_wal_size``).
+    and synced while every commit waited (25-30 ms; on a fresh server, the slowest requests
+    of an open loop at 500 leads/s came in those moments and nowhere else). ``stock`` > 0
+    first writes that many segments (``pg_switch_wal``) and keeps up to 1 GB of them for reuse
+    (``min_wal_size``).
     """
     import psycopg
 
