@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine, select
 from tests.builders import NOON
 
@@ -141,6 +142,20 @@ def test_rotations_noted_together_equal_rotations_noted_one_by_one(engine: Engin
     for (route, rep), values in rows.items():
         if not route.startswith("one-"):
             assert rows[("one-" + route, rep)] == values
+
+
+def test_rotations_noted_together_store_the_instant_and_refuse_a_naive_moment(
+    engine: Engine,
+) -> None:
+    east = datetime(2026, 11, 25, 11, 30, tzinfo=timezone(timedelta(hours=2)))
+    naive = datetime(2026, 11, 25, 9, 30)
+    with pytest.raises(ValueError, match="without a time zone"), engine.begin() as conn:
+        note_rotations(conn, [("r", "ana", 1, east, 1), ("r", "bo", 2, naive, 1)])
+    with engine.begin() as conn:
+        note_rotations(conn, [("r", "ana", 1, east, 1), ("r", "bo", 2, east, 1)])
+    with engine.connect() as conn:
+        moments = conn.execute(select(rr_ledger.c.last_assigned_at)).scalars().all()
+    assert moments == [east, east]  # the same instant (stored as UTC)
 
 
 def test_snapshot_reads_counters_of_the_periods_now_falls_in_for_each_rep(engine: Engine) -> None:

@@ -174,10 +174,11 @@ def note_rotations(
     """``note_rotation`` for each (route, rep, seq, at, n), (route, rep) pairs all different:
     on PostgreSQL one statement for them all."""
     if len(entries) > 1 and conn.dialect.driver == "psycopg":
-        if any(at.utcoffset() is None for _, _, _, at, _ in entries):
-            raise ValueError("refusing to store a datetime without a time zone")
+        # the column type's own conversion: aware moments only, as UTC
+        moment = rr_ledger.c.last_assigned_at.type.bind_processor(conn.dialect)
+        assert moment is not None
         rows = [
-            {"route": route, "rep": rep_id, "seq": seq, "at": at, "n": n}
+            {"route": route, "rep": rep_id, "seq": seq, "at": moment(at), "n": n}
             for route, rep_id, seq, at, n in entries
         ]
         _NOTE_ALL_SQL.run(conn, {"rows": _json(rows)})
