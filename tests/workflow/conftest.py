@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy, load_policy_text
-from leadrelay.store import open_store, save_reps, save_teams
+from leadrelay.store import open_store, save_policy, save_reps, save_teams
 from leadrelay.workflow import RouteResult
 from leadrelay.workflow.group import route_group
 
@@ -50,6 +50,18 @@ def seed(engine: Engine, reps: Sequence[Rep] = REPS, teams: Sequence[Team] = TEA
     with engine.begin() as conn:
         save_reps(conn, reps)
         save_teams(conn, teams)
+
+
+def store_for_routers(
+    db_url: str, reps: Sequence[Rep], policy: CompiledPolicy
+) -> tuple[Engine, int]:
+    """An open store holding ``reps`` and ``policy`` (saved): the engine and the policy's
+    revision, which routers in other processes compile the policy with."""
+    engine = open_store(db_url)
+    with engine.begin() as conn:
+        save_reps(conn, reps)
+        revision = save_policy(conn, policy)
+    return engine, revision
 
 
 @pytest.fixture

@@ -17,10 +17,11 @@ from multiprocessing.synchronize import Barrier
 
 import pytest
 from sqlalchemy import select
+from tests.workflow.conftest import store_for_routers
 
 from leadrelay.domain import Caps, Lead, Rep
 from leadrelay.policy import CompiledPolicy, load_policy_text
-from leadrelay.store import make_engine, open_store, save_policy, save_reps
+from leadrelay.store import make_engine
 from leadrelay.store.tables import assignments, leads
 from leadrelay.workflow import route_lead
 from leadrelay.workflow.group import route_group
@@ -80,10 +81,7 @@ def _send(url: str, revision: int, worker: int, together: Barrier) -> None:
 
 @pytest.mark.slow
 def test_one_person_sent_to_several_routers_at_once_gets_one_owner(db_url: str) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as conn:
-        save_reps(conn, REPS)
-        revision = save_policy(conn, _policy())
+    engine, revision = store_for_routers(db_url, REPS, _policy())
     spawn = multiprocessing.get_context("spawn")
     together = spawn.Barrier(WORKERS)
     workers = [

@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
+from tests.workflow.conftest import store_for_routers
 
 from leadrelay.domain import Caps, Lead, Rep
 from leadrelay.policy import CompiledPolicy, load_policy_text
-from leadrelay.store import make_engine, open_store, save_policy, save_reps
+from leadrelay.store import make_engine
 from leadrelay.store.tables import assignments, leads, rep_load, route_state, rr_ledger
 from leadrelay.workflow import route_lead
 
@@ -68,10 +69,7 @@ def _route_share(url: str, revision: int, indexes: list[int]) -> list[tuple[str,
 
 @pytest.mark.slow
 def test_concurrent_live_routers_keep_every_invariant(db_url: str) -> None:
-    engine = open_store(db_url)
-    with engine.begin() as conn:
-        save_reps(conn, REPS)
-        revision = save_policy(conn, _policy())
+    engine, revision = store_for_routers(db_url, REPS, _policy())
     with multiprocessing.get_context("spawn").Pool(WORKERS) as pool:
         outcomes = pool.starmap(_route_share, [(db_url, revision, share) for share in shares()])
     check_invariants(engine, outcomes)

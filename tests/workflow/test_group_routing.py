@@ -14,11 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from tests.builders import NOON, lead
-from tests.workflow.conftest import compiled_policy, fresh_stores, seed
+from tests.workflow.conftest import compiled_policy, fresh_stores, seed, store_for_routers
 
 from leadrelay.domain import Caps, Lead, Rep, Team
 from leadrelay.policy import CompiledPolicy
-from leadrelay.store import open_store, save_reps
 from leadrelay.store.tables import (
     assignments,
     decisions,
@@ -290,12 +289,7 @@ def test_groups_from_several_processes_keep_every_invariant(pg_url: str) -> None
 
     from tests.workflow import test_concurrent_routing as shared
 
-    from leadrelay.store import save_policy
-
-    engine = open_store(pg_url)
-    with engine.begin() as conn:
-        save_reps(conn, shared.REPS)
-        revision = save_policy(conn, shared._policy())
+    engine, revision = store_for_routers(pg_url, shared.REPS, shared._policy())
     with multiprocessing.get_context("spawn").Pool(shared.WORKERS) as pool:
         outcomes = pool.starmap(_route_groups, [(pg_url, revision, s) for s in shared.shares()])
     shared.check_invariants(engine, outcomes)
