@@ -1,8 +1,9 @@
 """Live routing's driver-level writes store exactly what the Core path stores.
 
 ``insert_lead`` and a one-lead ``insert_outcomes`` run compiled statements on the DBAPI cursor
-(``DriverSQL``); a batch goes through Core's executemany. Both must leave the same values, so
-everything that reads the store back (through SQLAlchemy or not) sees no difference.
+(``DriverSQL``); a batch goes by executemany, or on PostgreSQL as one JSON document of rows a
+table. Every way must leave the same values, so everything that reads the store back (through
+SQLAlchemy or not) sees no difference.
 """
 
 from __future__ import annotations
@@ -27,7 +28,13 @@ from leadrelay.domain.decision import (
     ScreeningStep,
     Status,
 )
-from leadrelay.store.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES, _dumps, pipelined
+from leadrelay.store import engine as engine_module
+from leadrelay.store.engine import (
+    SQLITE_WAL_AUTOCHECKPOINT_PAGES,
+    DriverSQL,
+    _dumps,
+    pipelined,
+)
 from leadrelay.store.leads import (
     decision_json,
     insert_lead,
@@ -205,6 +212,21 @@ def test_sqlite_checkpoints_every_so_many_wal_pages(sqlite_url: str) -> None:
     assert pages == SQLITE_WAL_AUTOCHECKPOINT_PAGES
 
 
+def test_only_values_a_statement_sets_itself_are_fixed() -> None:
+    """A column of ``insert(table)`` is the caller's to give (SQLAlchemy 2.1 marks it REQUIRED
+    when compiled); a value given in ``.values()`` is the statement's own."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from leadrelay.store.tables import route_state
+
+    for dialect in (postgresql.dialect(), sqlite.dialect()):
+        rows = DriverSQL(insert(events))._plan(dialect, {"lead_id": 1, "kind": "k", "at": AT})
+        assert rows.fixed == {}
+        seeded = DriverSQL(insert(route_state).values(seq=1))._plan(dialect, {"route": "r"})
+        assert seeded.fixed == {"seq": 1}
+
+
 def _as_text(engine: Engine, table: str, key: str) -> dict[int, tuple[str | None, ...]]:
     """Every column of ``table`` as PostgreSQL prints it, by ``key`` (ids left out)."""
     with engine.connect() as conn:
@@ -223,18 +245,34 @@ def _as_text(engine: Engine, table: str, key: str) -> dict[int, tuple[str | None
 
 
 @pytest.mark.postgres
-def test_a_batch_on_postgresql_stores_the_same_text_as_rows_one_by_one(pg_url: str) -> None:
-    """A batch goes as one JSON document of rows (``DriverSQL`` ``rows_as_json``): what it
-    stores must print as what a row sent alone stores, column by column."""
+def test_a_batch_on_postgresql_stores_the_same_text_as_rows_one_by_one(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch goes as one JSON document of rows (``DriverSQL`` ``rows_as_json``): one
+    statement a table, not one a row; what it stores must print as what a row sent alone
+    stores, column by column."""
     from leadrelay.store import open_store
+
+    sent: list[tuple[str, bool]] = []
+    run = engine_module.run_driver_sql
+
+    def spy(conn: Any, sql: str, params: Any = (), *, many: bool = False) -> Any:
+        sent.append((sql.split(" (", 1)[0], many))
+        return run(conn, sql, params, many=many)
 
     engine = open_store(pg_url)
     try:
         with engine.begin() as conn:
             one = insert_lead(conn, _lead("D1"), _decision("D1"))
+            monkeypatch.setattr(engine_module, "run_driver_sql", spy)
             many = insert_leads(conn, [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")])
-            insert_outcomes(conn, [one], [_decision("D1")])
             insert_outcomes(conn, many, [_decision("C1"), _decision("C2")])
+            monkeypatch.undo()
+            insert_outcomes(conn, [one], [_decision("D1")])
+        inserts = [f"INSERT INTO {t}" for t in ("leads", "decisions", "assignments", "events")]
+        assert [(sql, many) for sql, many in sent if sql.startswith("INSERT")] == [
+            (insert, False) for insert in inserts
+        ]
         for table, key in (("leads", "id"), ("assignments", "lead_id"), ("events", "lead_id")):
             rows = _as_text(engine, table, key)
             assert rows[one] == rows[many[0]] == rows[many[1]], table

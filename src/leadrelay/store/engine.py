@@ -351,10 +351,12 @@ class DriverSQL:
         compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(given)))
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         names = compiled.positiontup if dialect.positional else binds
+        # A required bind is one the caller gives; SQLAlchemy 2.1 fills those with a REQUIRED
+        # marker here (2.0: None), so only binds not required carry a value the statement fixes.
         fixed = {
             name: value
             for name, value in compiled.construct_params(_check=False).items()
-            if value is not None
+            if value is not None and not (name in binds and binds[name].required)
         }
         order = tuple(
             (name, None if name in self._as_is else _processor(binds[name].type, dialect))
