@@ -14,6 +14,41 @@ def test_no_key_or_a_wrong_key_is_401(api: Api) -> None:
     assert api.client.get("/v1/leads", headers={"X-API-Key": "garbage"}).status_code == 401
 
 
+def test_the_openapi_document_names_both_ways_to_send_a_key_where_one_is_needed(
+    api: Api,
+) -> None:
+    """The key is read by one dependency (``auth.caller``); the document still says, for every
+    operation that needs a key and only those, that it goes as a bearer token or X-API-Key."""
+    schema = api.client.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"] == {
+        "HTTPBearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "an API key: `leadrelay keys create`",
+        },
+        "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+    }
+    security = {
+        (method, path): operation.get("security")
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+    }
+    either = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+    assert security[("post", "/v1/leads")] == either  # admin or manager
+    assert security[("put", "/v1/policy")] == either  # admin only
+    assert security[("get", "/v1/leads")] == either  # any key
+    assert all(needs == either for needs in security.values())  # no operation goes without
+
+
+def test_the_key_works_in_either_header_and_a_bearer_token_wins(api: Api) -> None:
+    token = api.manager["Authorization"].removeprefix("Bearer ")
+    assert api.client.get("/v1/leads", headers={"X-API-Key": token}).status_code == 200
+    both = {"Authorization": "Bearer lr_00000000_nope", "X-API-Key": token}
+    assert api.client.get("/v1/leads", headers=both).status_code == 401
+    basic = {"Authorization": f"Basic {token}"}  # not a bearer token: no key sent
+    assert api.client.get("/v1/leads", headers=basic).status_code == 401
+
+
 def test_keys_are_stored_as_digests_and_can_be_revoked(api: Api) -> None:
     token = api.manager["Authorization"].removeprefix("Bearer ")
     with api.engine.begin() as conn:

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import __version__, settings
 from leadrelay.api import errors, experiments, kpis, leads, org, policy
+from leadrelay.api.auth import key_security
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
 from leadrelay.observe import http as observe_http
@@ -64,7 +65,7 @@ def create_app(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    _with_body_schemas(app)
+    _with_openapi_extras(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(observe_http.RequestObserver, routes=app.routes)  # outermost: sees a 413
     return app
@@ -92,8 +93,9 @@ def app_from_env() -> FastAPI:
     return app
 
 
-def _with_body_schemas(app: FastAPI) -> None:
-    """Endpoints that read their body by content type name these schemas in OpenAPI."""
+def _with_openapi_extras(app: FastAPI) -> None:
+    """What FastAPI cannot see in the routes goes into their OpenAPI document: the schemas of
+    bodies read by content type, and the key schemes of operations that ask for a key."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -105,6 +107,7 @@ def _with_body_schemas(app: FastAPI) -> None:
                 body = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(body.pop("$defs", {}))
                 components[model.__name__] = body
+            key_security(schema, app.routes)
             app.openapi_schema = schema
         return app.openapi_schema
 

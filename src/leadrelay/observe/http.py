@@ -13,17 +13,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from fastapi.routing import iter_route_contexts
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import settings
-from leadrelay.api.auth import caller, require, service
+from leadrelay.api.auth import require, service
 from leadrelay.observe import metrics
 from leadrelay.observe.logs import HTTP, key_prefix
 
@@ -35,18 +33,10 @@ _staff = require("admin", "manager")
 router = APIRouter(include_in_schema=False)
 
 
-_bearer = HTTPBearer(auto_error=False)
-_header = APIKeyHeader(name="X-API-Key", auto_error=False)
-
-
-async def scraper(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    header: Annotated[str | None, Depends(_header)],
-) -> None:
+async def scraper(request: Request) -> None:
     """Lets a staff key through, or anyone when ``LEADRELAY_METRICS_PUBLIC`` is set."""
     if not settings.metrics_public():
-        await _staff(await caller(request, bearer, header))
+        await _staff(request)
 
 
 @router.get("/metrics", dependencies=[Depends(scraper)])
