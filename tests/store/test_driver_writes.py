@@ -40,6 +40,7 @@ from leadrelay.store.leads import (
     insert_lead,
     insert_leads,
     insert_outcomes,
+    insert_routed,
     lead_row,
 )
 from leadrelay.store.tables import assignments, decisions, events, leads
@@ -245,13 +246,16 @@ def _as_text(engine: Engine, table: str, key: str) -> dict[int, tuple[str | None
 
 
 @pytest.mark.postgres
-def test_a_batch_on_postgresql_stores_the_same_text_as_rows_one_by_one(
+def test_a_batch_on_postgresql_stores_the_same_text_as_core_does(
     pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A batch goes as one JSON document of rows (``DriverSQL`` ``rows_as_json``): one
-    statement a table, not one a row; what it stores must print as what a row sent alone
-    stores, column by column."""
+    """A batch goes as JSON documents of rows (``DriverSQL`` ``rows_as_json``), the four tables
+    in one statement (``run_together``), not one a row; what it stores must print as what
+    SQLAlchemy Core stores, column by column."""
+    from sqlalchemy import insert
+
     from leadrelay.store import open_store
+    from leadrelay.store.leads import assignment_row, event_row
 
     sent: list[tuple[str, bool]] = []
     run = engine_module.run_driver_sql
@@ -263,16 +267,21 @@ def test_a_batch_on_postgresql_stores_the_same_text_as_rows_one_by_one(
     engine = open_store(pg_url)
     try:
         with engine.begin() as conn:
-            one = insert_lead(conn, _lead("D1"), _decision("D1"))
+            one = conn.execute(
+                insert(leads).returning(leads.c.id), lead_row(_lead("D1"), _decision("D1"))
+            ).scalar_one()
+            conn.execute(insert(assignments), assignment_row(one, _decision("D1")))
+            conn.execute(insert(events), event_row(one, _decision("D1")))
+            conn.execute(insert(decisions), {"lead_id": one, "body": _decision("D1").to_dict()})
             monkeypatch.setattr(engine_module, "run_driver_sql", spy)
-            many = insert_leads(conn, [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")])
-            insert_outcomes(conn, many, [_decision("C1"), _decision("C2")])
+            many = insert_routed(
+                conn,
+                [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")],
+                [_decision("C1"), _decision("C2")],
+            )
             monkeypatch.undo()
-            insert_outcomes(conn, [one], [_decision("D1")])
-        inserts = [f"INSERT INTO {t}" for t in ("leads", "decisions", "assignments", "events")]
-        assert [(sql, many) for sql, many in sent if sql.startswith("INSERT")] == [
-            (insert, False) for insert in inserts
-        ]
+        assert [many for _, many in sent] == [False, False]  # the ids, then the rows
+        assert sent[1][0] == "WITH w0 AS"
         for table, key in (("leads", "id"), ("assignments", "lead_id"), ("events", "lead_id")):
             rows = _as_text(engine, table, key)
             assert rows[one] == rows[many[0]] == rows[many[1]], table

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import LEAD_FIELDS, Lead
 from leadrelay.errors import UnknownNameError
-from leadrelay.store.engine import DriverSQL
+from leadrelay.store.engine import DriverSQL, run_together
 from leadrelay.store.tables import (
     ASSIGNMENT_STATUSES,
     assignments,
@@ -134,26 +134,43 @@ def insert_lead(conn: Connection, lead: Lead, decision: Decision) -> int:
 
 
 def insert_outcomes(conn: Connection, lead_ids: Sequence[int], decided: Sequence[Decision]) -> None:
-    """Decision bodies, assignments and 'routed' events for leads just inserted, in batches
-    (one ``DriverSQL.run_many`` per table: on PostgreSQL one statement each; bodies serialised
-    as ``decision_json`` does)."""
-    if not lead_ids:
-        return
-    if len(lead_ids) == 1:
-        lead_id, decision = lead_ids[0], decided[0]
-        _INSERT_DECISION.run(conn, {"lead_id": lead_id, "body": decision_json(conn, decision)})
-        if holds_assignment(decision):
-            _INSERT_ASSIGNMENT.run(conn, assignment_row(lead_id, decision))
-        _INSERT_EVENT.run(conn, event_row(lead_id, decision))
-        return
-    pairs = list(zip(lead_ids, decided, strict=True))
-    _INSERT_DECISION.run_many(
-        conn, [{"lead_id": i, "body": decision_json(conn, d)} for i, d in pairs]
+    """Decision bodies, assignments and 'routed' events for leads just inserted (bodies
+    serialised as ``decision_json`` does): on PostgreSQL one statement for the three tables."""
+    run_together(conn, _outcome_rows(conn, lead_ids, decided))
+
+
+def insert_routed(
+    conn: Connection,
+    rows: Sequence[dict[str, Any]],
+    decided: Sequence[Decision],
+    ids: Sequence[int] | None = None,
+) -> list[int]:
+    """``insert_leads`` and ``insert_outcomes`` at once: the lead rows (with ``ids``, or new
+    ones) and what was decided about each; on PostgreSQL one statement for the four tables.
+    Their ids, in the order given."""
+    if not rows:
+        return []
+    if ids is None:
+        ids = ask_lead_ids(conn, len(rows))()
+    run_together(
+        conn,
+        [
+            (_INSERT_ROWS, [row | {"id": i} for row, i in zip(rows, ids, strict=True)]),
+            *_outcome_rows(conn, ids, decided),
+        ],
     )
-    held = [assignment_row(i, d) for i, d in pairs if holds_assignment(d)]
-    if held:
-        _INSERT_ASSIGNMENT.run_many(conn, held)
-    _INSERT_EVENT.run_many(conn, [event_row(i, d) for i, d in pairs])
+    return list(ids)
+
+
+def _outcome_rows(
+    conn: Connection, lead_ids: Sequence[int], decided: Sequence[Decision]
+) -> list[tuple[DriverSQL, list[dict[str, Any]]]]:
+    pairs = list(zip(lead_ids, decided, strict=True))
+    return [
+        (_INSERT_DECISION, [{"lead_id": i, "body": decision_json(conn, d)} for i, d in pairs]),
+        (_INSERT_ASSIGNMENT, [assignment_row(i, d) for i, d in pairs if holds_assignment(d)]),
+        (_INSERT_EVENT, [event_row(i, d) for i, d in pairs]),
+    ]
 
 
 def assignment_row(lead_id: int, decision: Decision) -> dict[str, Any]:

@@ -31,8 +31,7 @@ from leadrelay.store.engine import busy_error, lock_routing, reader
 from leadrelay.store.leads import (
     find_by_external_ids,
     get_decisions,
-    insert_leads,
-    insert_outcomes,
+    insert_routed,
     lead_row,
 )
 from leadrelay.store.org import Org, company_index, load_org
@@ -206,8 +205,11 @@ def _flush(
     if not pending or dry_run:
         pending.clear()
         return
-    ids = insert_leads(conn, [lead_row(lead, decision) for _, lead, decision in pending])
-    insert_outcomes(conn, ids, [decision for _, _, decision in pending])
+    ids = insert_routed(
+        conn,
+        [lead_row(lead, decision) for _, lead, decision in pending],
+        [decision for _, _, decision in pending],
+    )
     stored = []
     keys: dict[int, tuple[str, ...]] = {}
     for (index, lead, decision), lead_id in zip(pending, ids, strict=True):

@@ -13,7 +13,7 @@ compare-and-set per route moving its sequence by the number of leads it gave, on
 upsert per rep and period adding that rep's count. The transaction holds the routing lock
 exclusively (PostgreSQL), so two groups never decide on the same state; the claims still
 guard against anything else, and a lost claim rolls the whole group back to be decided again.
-Rows are written a batch at a time (``insert_leads``, ``insert_outcomes``). The cached view of
+Rows are written a batch at a time (``insert_routed``). The cached view of
 the routing tables (``LiveView``) gets each lead's writes (``given``) as the snapshot does; on
 any failure it is dropped.
 
@@ -47,10 +47,9 @@ from leadrelay.store.leads import (
     ask_external_ids,
     ask_lead_ids,
     get_decisions,
-    insert_leads,
+    insert_routed,
     lead_row,
 )
-from leadrelay.store.leads import insert_outcomes as insert_outcome_rows
 from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
 from leadrelay.store.routing import ask_claims, note_rotations
@@ -313,8 +312,12 @@ class _Group:
                     for (rep_id, day, week, month), n in sorted(claims.loads.items())
                 ],
             )
-            insert_leads(conn, [lead_row(p.lead, p.decision) for p in pending], ids)
-            insert_outcome_rows(conn, ids, [p.decision for p in pending])
+            insert_routed(
+                conn,
+                [lead_row(p.lead, p.decision) for p in pending],
+                [p.decision for p in pending],
+                ids,
+            )
             note_rotations(
                 conn,
                 [
