@@ -40,6 +40,8 @@ _KEY_PREFIX = re.compile(r"lr_([0-9a-f]{8})_")
 
 def redact(text: str) -> str:
     """``text`` with every API key secret replaced by ``***`` (the prefix is public)."""
+    if "lr_" not in text:  # every line is checked: the search alone costs a routed lead ~6 us
+        return text
     return _KEY_SECRET.sub(r"\1_***", text)
 
 
