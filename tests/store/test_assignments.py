@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.builders import NOON, lead
 
 from leadrelay.domain import Decision, Status
-from leadrelay.store.leads import assignment_row, insert_leads, lead_row
+from leadrelay.store.leads import assignment_row, insert_lead
 from leadrelay.store.tables import assignments
 
 
@@ -20,7 +20,7 @@ def _stored_lead(engine: Engine) -> tuple[int, Decision]:
         owner="ana", route="all", strategy="round_robin",
     )  # fmt: skip
     with engine.begin() as conn:
-        (lead_id,) = insert_leads(conn, [lead_row(lead(external_id="L1"), decision)])
+        lead_id = insert_lead(conn, lead(external_id="L1"), decision)
         conn.execute(assignments.insert().values(assignment_row(lead_id, decision)))
     return lead_id, decision
 

@@ -38,7 +38,6 @@ from leadrelay.store.engine import (
 from leadrelay.store.leads import (
     decision_json,
     insert_lead,
-    insert_leads,
     insert_outcomes,
     insert_routed,
     lead_row,
@@ -101,12 +100,12 @@ def _columns(row: Any) -> dict[str, Any]:
 def test_a_lead_written_by_the_driver_equals_one_written_by_core(engine: Engine) -> None:
     with engine.begin() as conn:
         one = insert_lead(conn, _lead("D1"), _decision("D1"))
-        many = insert_leads(
+        many = insert_routed(
             conn,
             [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")],
+            [_decision("C1"), _decision("C2")],
         )
         insert_outcomes(conn, [one], [_decision("D1")])
-        insert_outcomes(conn, many, [_decision("C1"), _decision("C2")])
     with engine.connect() as conn:
         by_id = {row.id: row for row in conn.execute(select(leads))}
         assert _columns(by_id[one]) == _columns(by_id[many[0]])
@@ -125,9 +124,12 @@ def test_sqlite_stores_the_same_text_and_types_either_way(sqlite_url: str) -> No
     engine = open_store(sqlite_url)
     with engine.begin() as conn:
         one = insert_lead(conn, _lead("D1"), _decision("D1"))
-        many = insert_leads(conn, [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")])
+        many = insert_routed(
+            conn,
+            [lead_row(_lead(e), _decision(e)) for e in ("C1", "C2")],
+            [_decision("C1"), _decision("C2")],
+        )
         insert_outcomes(conn, [one], [_decision("D1")])
-        insert_outcomes(conn, many, [_decision("C1"), _decision("C2")])
     engine.dispose()
     path = sqlite_url.removeprefix("sqlite:///")
     raw = sqlite3.connect(path)
@@ -300,7 +302,8 @@ def test_a_batch_holding_what_json_cannot_carry_is_stored_as_given(
     pg_url: str, column: str, odd: Any
 ) -> None:
     """Not finite floats (JSON has none) and a JSON column's None (Core stores JSON null, a
-    JSON document of rows would give SQL NULL) make the batch go row by row."""
+    JSON document of rows would give SQL NULL) make the batch go row by row (every table of
+    it: ``run_together`` sends all or none as one statement)."""
     from leadrelay.store import open_store
 
     engine = open_store(pg_url)
@@ -308,7 +311,7 @@ def test_a_batch_holding_what_json_cannot_carry_is_stored_as_given(
     rows[1][column] = odd
     try:
         with engine.begin() as conn:
-            ids = insert_leads(conn, rows)
+            ids = insert_routed(conn, rows, [_decision("C1"), _decision("C2")])
         with engine.connect() as conn:
             stored = conn.execute(select(leads.c[column]).where(leads.c.id == ids[1])).scalar()
             as_text = conn.exec_driver_sql(

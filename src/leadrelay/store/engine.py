@@ -386,8 +386,8 @@ def run_together(conn: Connection, batches: Sequence[tuple[DriverSQL, Sequence[A
     statement, so a row may refer to one inserted beside it. Saves a statement a table: each
     costs ~40 us of psycopg's CPU and a pass through the server's executor."""
     batches = [(sql, rows) for sql, rows in batches if rows]
-    found = [sql._row_set(conn.dialect, rows) for sql, rows in batches]
-    if len(batches) < 2 or None in found:
+    found = [sql._row_set(conn.dialect, rows) for sql, rows in batches] if len(batches) > 1 else []
+    if not found or None in found:
         for sql, rows in batches:
             sql.run_many(conn, rows)
         return

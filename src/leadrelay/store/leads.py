@@ -92,26 +92,6 @@ _NEXT_IDS = DriverSQL(
 )
 
 
-def insert_leads(
-    conn: Connection, rows: Sequence[dict[str, Any]], ids: Sequence[int] | None = None
-) -> list[int]:
-    """Insert lead rows in one batch, with ``ids`` (``ask_lead_ids``) or new ones; their ids,
-    in the order given.
-
-    Ids are taken first and the rows inserted without RETURNING (``run_many``: on PostgreSQL
-    one statement for them all), 3x faster on PostgreSQL than INSERT ... RETURNING for many
-    rows.
-    """
-    if not rows:
-        return []
-    if ids is None:
-        if len(rows) == 1:
-            return [int(conn.execute(_INSERT_LEAD, rows[0]).scalar_one())]
-        ids = ask_lead_ids(conn, len(rows))()
-    _INSERT_ROWS.run_many(conn, [row | {"id": i} for row, i in zip(rows, ids, strict=True)])
-    return list(ids)
-
-
 def ask_lead_ids(conn: Connection, n: int) -> Callable[[], list[int]]:
     """Ids for ``n`` leads this transaction will insert, asked now and answered when the
     result is called (in a pipeline: no round trip of its own). PostgreSQL: from the sequence
@@ -145,9 +125,10 @@ def insert_routed(
     decided: Sequence[Decision],
     ids: Sequence[int] | None = None,
 ) -> list[int]:
-    """``insert_leads`` and ``insert_outcomes`` at once: the lead rows (with ``ids``, or new
-    ones) and what was decided about each; on PostgreSQL one statement for the four tables.
-    Their ids, in the order given."""
+    """Lead rows (with ``ids``, or new ones from ``ask_lead_ids``) with their outcomes as
+    ``insert_outcomes`` writes them; on PostgreSQL one statement for the four tables (ids
+    taken first: 3x faster than INSERT ... RETURNING for many rows). Their ids, in the order
+    given."""
     if not rows:
         return []
     if ids is None:
