@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, select
 from tests.builders import NOON
+from tests.store_checks import rep_days
 
 from leadrelay.domain import Caps, LedgerEntry, Rep, period_starts
 from leadrelay.store import build_snapshot, load_org, save_reps
@@ -113,15 +114,7 @@ def test_claims_of_many_routes_and_reps_together_hold_only_if_every_one_holds(
         assert claim_all(conn, [("a", 3, 1), ("b", 2, 1)], both) == {"a": 4, "b": 3}
     assert _counts(engine, "ana") == {"day": 2, "week": 2, "month": 2, "open": 2}
     assert _counts(engine, "bo") == {"day": 4, "week": 4, "month": 4, "open": 4}
-    with engine.connect() as conn:
-        cy = dict(
-            conn.execute(
-                select(rep_load.c.period_start, rep_load.c.count).where(
-                    rep_load.c.rep_id == "cy", rep_load.c.period == "day"
-                )
-            ).all()
-        )
-    assert cy == {starts["day"]: 2, later["day"]: 1}
+    assert rep_days(engine, "cy") == {starts["day"]: 2, later["day"]: 1}
 
 
 def test_rotations_noted_together_equal_rotations_noted_one_by_one(engine: Engine) -> None:

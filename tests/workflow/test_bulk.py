@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 from tests.builders import NOON, lead
+from tests.store_checks import rep_days
 
 from leadrelay.domain import Lead
 from leadrelay.policy import CompiledPolicy
@@ -135,14 +136,7 @@ def test_an_empty_batch_writes_nothing(engine: Engine, policy: CompiledPolicy) -
 
 def test_bulk_counts_each_rep_in_their_own_days(engine: Engine, policy: CompiledPolicy) -> None:
     route_many(engine, _mixed_leads(40), policy)
-    with engine.connect() as conn:
-        eve_days = dict(
-            conn.execute(
-                select(rep_load.c.period_start, rep_load.c.count).where(
-                    rep_load.c.rep_id == "eve", rep_load.c.period == "day"
-                )
-            ).all()
-        )
+    eve_days = rep_days(engine, "eve")
     assert eve_days  # Auckland days: the leads' UTC afternoons fall on the next date there
     assert max(eve_days.values()) <= 2
     assert min(eve_days) >= date(2026, 11, 26)

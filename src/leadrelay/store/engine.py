@@ -373,7 +373,7 @@ class DriverSQL:
             if value is not None and not (name in binds and binds[name].required)
         }
         order = tuple(
-            (name, None if name in self._as_is else _processor(binds[name].type, dialect))
+            (name, None if name in self._as_is else bind_processor(binds[name].type, dialect))
             for name in names or ()
         )
         return _Plan(compiled.string, dialect.positional, order, fixed)
@@ -447,7 +447,7 @@ class _RowSet:
             elif isinstance(type_, Float):
                 convert = _finite
             elif isinstance(type_, UTCDateTime):
-                convert = _processor(type_, dialect)
+                convert = bind_processor(type_, dialect)
             self._convert.append((name, convert))
 
     def insert(self, param: str) -> str:
@@ -489,7 +489,7 @@ def _finite(value: float | None) -> float | None:
     return value
 
 
-def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+def bind_processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     """Core's bind processor for ``type_``; for moments (``UTCDateTime``), one shared by every
     column that remembers the last moment it converted: a routed lead's moments are mostly one
     object (received, decided, assigned, event), converting it costs 3-8 us, and a datetime is

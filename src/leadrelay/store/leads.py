@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import LEAD_FIELDS, Lead
 from leadrelay.errors import UnknownNameError
-from leadrelay.store.engine import DriverSQL, run_together
+from leadrelay.store.engine import DriverSQL, bind_processor, run_together
 from leadrelay.store.tables import (
     ASSIGNMENT_STATUSES,
     assignments,
@@ -196,7 +196,7 @@ def decision_json(conn: Connection, decision: Decision) -> Any:
             return orjson.dumps(body).decode()
         except TypeError:  # orjson.JSONEncodeError: a type or value it will not write
             pass
-    process = decisions.c.body.type._cached_bind_processor(conn.dialect)
+    process = bind_processor(decisions.c.body.type, conn.dialect)
     return body if process is None else process(body)
 
 

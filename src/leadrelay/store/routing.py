@@ -19,7 +19,7 @@ from sqlalchemy import BigInteger, Connection, Date, Executable, bindparam, text
 
 from leadrelay.domain.rep import Caps
 from leadrelay.domain.snapshot import LedgerEntry, Snapshot
-from leadrelay.store.engine import DriverSQL, pipelined
+from leadrelay.store.engine import DriverSQL, bind_processor, pipelined
 from leadrelay.store.tables import (
     OPEN_PERIOD,
     OPEN_START,
@@ -174,8 +174,9 @@ def note_rotations(
     """``note_rotation`` for each (route, rep, seq, at, n), (route, rep) pairs all different:
     on PostgreSQL one statement for them all."""
     if len(entries) > 1 and conn.dialect.driver == "psycopg":
-        # the column type's own conversion: aware moments only, as UTC
-        moment = rr_ledger.c.last_assigned_at.type.bind_processor(conn.dialect)
+        # the column type's own conversion (cached, as every driver write has it): aware
+        # moments only, as UTC
+        moment = bind_processor(rr_ledger.c.last_assigned_at.type, conn.dialect)
         assert moment is not None
         rows = [
             {"route": route, "rep": rep_id, "seq": seq, "at": moment(at), "n": n}

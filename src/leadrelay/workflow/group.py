@@ -13,9 +13,9 @@ compare-and-set per route moving its sequence by the number of leads it gave, on
 upsert per rep and period adding that rep's count. The transaction holds the routing lock
 exclusively (PostgreSQL), so two groups never decide on the same state; the claims still
 guard against anything else, and a lost claim rolls the whole group back to be decided again.
-Rows are written a batch at a time (``insert_routed``). The cached view of
-the routing tables (``LiveView``) gets each lead's writes (``given``) as the snapshot does; on
-any failure it is dropped.
+Rows are written a batch at a time (``insert_routed``). The cached view of the routing tables
+(``LiveView``) gets each lead's writes (``given``) as the snapshot does; on any failure it is
+dropped.
 
 On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
 what the group reads under it (stored external ids, ids for the new leads, the proof of the
