@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
 from tests.builders import NOON, lead
+from tests.workflow.conftest import seed
 
 from leadrelay.domain import Status
 from leadrelay.policy import CompiledPolicy
@@ -215,6 +217,56 @@ def test_losing_the_race_for_a_route_decides_again(
         "route_state": 1,
         "rr_ledger": 1,
     }
+
+
+@pytest.mark.postgres
+def test_a_router_waits_for_the_routing_lock_held_exclusively(
+    pg_url: str, policy: CompiledPolicy
+) -> None:
+    """Routers take the routing lock exclusively (with it shared they lost races to each other
+    over and over): a lead waits while a hand-off holds it shared, then is routed."""
+    import threading
+
+    from sqlalchemy import text
+
+    from leadrelay.store import open_store
+    from leadrelay.store.engine import lock_routing
+
+    engine = open_store(pg_url)
+    seed(engine)
+    results: list[Any] = []
+    # this database's requests only: the test server is shared with other tests
+    waiting = text(
+        "SELECT mode FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    router = threading.Thread(
+        target=lambda: results.append(
+            route_lead(engine, lead(external_id="L1", industry="airline"), policy)
+        )
+    )
+    modes: list[str] = []
+    try:
+        with engine.connect() as handoff, engine.connect() as watcher:
+            handoff.begin()
+            lock_routing(handoff)  # shared, as a hand-off takes it
+            router.start()
+            try:
+                for _ in range(500):  # up to 10 s for the router to queue for the lock
+                    modes = list(watcher.execute(waiting).scalars())
+                    watcher.rollback()
+                    if modes:
+                        break
+                    time.sleep(0.02)
+                still_waiting = not results
+            finally:
+                handoff.rollback()
+                router.join(timeout=30)
+    finally:
+        engine.dispose()
+    assert modes == ["ExclusiveLock"]
+    assert still_waiting
+    assert [r.decision.owner for r in results] == ["ana"]
 
 
 def test_an_external_id_stored_by_another_router_meanwhile_returns_theirs(

@@ -102,12 +102,21 @@ def test_two_engines_taking_turns_route_as_one_engine_does(
 def test_a_lost_race_is_decided_again_from_what_the_winner_wrote(
     pg_url: str, policy: CompiledPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """PostgreSQL: another router commits between this one's snapshot and its claim."""
+    """PostgreSQL: another router commits between this one's snapshot and its claim. Routers
+    hold the routing lock exclusively, so here the other one skips it: the claims are the
+    second guard, for a writer the lock does not hold back."""
     import leadrelay.workflow.assign as assign
 
     mine = open_store(pg_url)
     seed(mine)
     theirs = make_engine(pg_url)
+    locked = assign.lock_routing
+
+    def lock_mine_only(conn: Any, *, exclusive: bool = False) -> None:
+        if conn.engine is mine:
+            locked(conn, exclusive=exclusive)
+
+    monkeypatch.setattr(assign, "lock_routing", lock_mine_only)
     try:
         first = route_lead(mine, lead(external_id="A1", industry="airline"), policy)
         real = assign.claim_all

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, select
 
 from leadrelay.domain.snapshot import Original
 from leadrelay.store.tables import lead_keys, leads
@@ -38,27 +38,6 @@ def save_keys(conn: Connection, rows: Iterable[tuple[int, str, datetime]]) -> No
     batch = [{"lead_id": lead_id, "key": key, "received_at": at} for lead_id, key, at in rows]
     if batch:
         conn.execute(lead_keys.insert(), batch)
-
-
-def lock_keys(conn: Connection, keys: Sequence[str]) -> None:
-    """Serialise routers handling the same person (PostgreSQL; SQLite routers are serial).
-
-    Two copies of one lead arriving at once in routers that share the routing lock must not
-    both find no original and both be routed: each takes a transaction-scoped advisory lock
-    per key, all in one statement, in the order of the locks' numbers (so two keys hashing
-    alike are one lock, and two routers never wait for each other in a circle).
-    """
-    if conn.dialect.name != "postgresql" or not keys:
-        return
-    conn.execute(_LOCK_KEYS, {"keys": sorted(set(keys))})
-
-
-# PostgreSQL evaluates a volatile function in the select list after ORDER BY (9.6 on).
-_LOCK_KEYS = text(
-    "SELECT pg_advisory_xact_lock(h) FROM"
-    " (SELECT DISTINCT hashtextextended(k, 7) AS h FROM unnest(CAST(:keys AS text[])) AS k)"
-    " AS wanted ORDER BY h"
-)
 
 
 def all_originals(

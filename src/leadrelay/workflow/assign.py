@@ -1,11 +1,12 @@
 """Live routing: one lead, one transaction, correct under any number of concurrent routers.
 
-``route_lead`` builds a snapshot inside the transaction, calls ``decide``, then claims what the
-decision used with conditional writes: a compare-and-set on the route's sequence (the rotation
-did not move since the snapshot) and a capped increment of each period counter (the rep is
-still under every cap). If either finds the world changed, the transaction rolls back and the
-lead is decided again from a fresh snapshot. Lead, decision, assignment, ledger, counters and
-the audit event commit together or not at all.
+``route_lead`` takes the routing lock (PostgreSQL: exclusively, ``lock_routing``), builds a
+snapshot inside the transaction, calls ``decide``, then claims what the decision used with
+conditional writes: a compare-and-set on the route's sequence (the rotation did not move since
+the snapshot) and a capped increment of each period counter (the rep is still under every cap).
+If either finds the world changed, the transaction rolls back and the lead is decided again from
+a fresh snapshot. Lead, decision, assignment, ledger, counters and the audit event commit
+together or not at all.
 
 The snapshot comes from the engine's ``LiveCache`` (``store/snapshot.py``) instead of reading
 the whole ledger and every counter per lead: what the routing tables held after this process's
@@ -34,7 +35,7 @@ from leadrelay.observe.routing import observed_route
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
-from leadrelay.store.dedupe import find_originals, lock_keys
+from leadrelay.store.dedupe import find_originals
 from leadrelay.store.engine import lock_routing, pipelined, reader
 from leadrelay.store.leads import (
     find_by_external_id,
@@ -108,7 +109,7 @@ def rep_caps(org: Org, rep_id: str, policy: CompiledPolicy) -> Caps:
 def _route_once(
     conn: Connection, lead: Lead, policy: CompiledPolicy, live: LiveView
 ) -> RouteResult:
-    lock_routing(conn)
+    lock_routing(conn, exclusive=True)
     if policy.revision == 0:
         policy = policy.with_revision(save_policy(conn, policy))
     if lead.external_id:
@@ -122,8 +123,7 @@ def _route_once(
         snapshot.account_index = company_index(conn, org)
     add_smart_inputs(conn, snapshot, org, policy, fresh=False)
     keys = keys_for(lead, policy)
-    if keys:  # the same person arriving twice at once: one waits for the other
-        lock_keys(conn, keys)
+    if keys:  # the same person arriving twice at once: the routing lock makes one wait
         span = window(policy)
         assert span is not None
         snapshot.originals = find_originals(conn, keys, since=at - span)

@@ -36,8 +36,8 @@ RouteGroup = Callable[[Engine, Sequence[Lead], CompiledPolicy], list[RouteResult
 
 
 def route_live(engine: Engine, leads: Sequence[Lead], policy: CompiledPolicy) -> list[RouteResult]:
-    """A lone lead by ``route_lead`` (cheaper alone: no group bookkeeping, and on PostgreSQL
-    the routing lock shared), more in one ``route_group`` transaction: the same results."""
+    """A lone lead by ``route_lead`` (cheaper alone: no group bookkeeping), more in one
+    ``route_group`` transaction: the same results."""
     if len(leads) == 1:
         return [route_lead(engine, leads[0], policy)]
     return route_group(engine, leads, policy)

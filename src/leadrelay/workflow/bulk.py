@@ -3,8 +3,9 @@
 Leads are decided in the order given, each at its own ``received_at``, by the same ``decide``
 live routing calls, on a snapshot read once and advanced with ``Snapshot.record`` after each
 lead given to a rep: the outcome equals routing the leads one by one with ``route_lead``. A real
-run holds the routing lock exclusively (PostgreSQL: an advisory lock live routers take shared;
-SQLite: the write lock), writes leads in batches and the routing state once at the end.
+run holds the routing lock exclusively (PostgreSQL: the advisory lock every routing
+transaction takes; SQLite: the write lock), writes leads in batches and the routing state once
+at the end.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ dropped.
 On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
 what the group reads under it (stored external ids, ids for the new leads, the proof of the
 cached routing state), then the claims with every row written, then the commit. More only
-with duplicate matching (the key locks and the originals), SLA timers or notifications (their
+with duplicate matching (the originals), SLA timers or notifications (their
 rows), a lead in other periods or a policy not saved yet.
 """
 
@@ -134,7 +134,7 @@ class _Pending:
 
 class _Originals:
     """The originals the group's leads may be linked to: stored ones (read once, under the
-    key locks) and leads held earlier in the group. ``for_lead`` gives, per key, what live
+    routing lock) and leads held earlier in the group. ``for_lead`` gives, per key, what live
     routing's query gives: the earliest received at or after the lead's arrival minus the
     window (stored ones before the group's, as their ids are smaller)."""
 
@@ -185,7 +185,7 @@ def _route_once(
     span = window(policy)
     every = sorted({key for keys in keys_of for key in keys})
     if span is not None and every:
-        # no key locks (route_lead's): the exclusive routing lock keeps out every other router
+        # the exclusive routing lock keeps out every other router meanwhile
         since = min(lead.received_at for lead in leads) - span
         originals = _Originals(all_originals(conn, every, since=since), span)
 

@@ -312,7 +312,7 @@ def routing_transaction(engine: Engine, work: Callable[[Connection, LiveView], T
 
     def attempt() -> T:
         with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
-            lock_routing(conn)
+            lock_routing(conn, exclusive=True)
             return work(conn, live)
 
     return retrying(engine, attempt, what="move a lead")
