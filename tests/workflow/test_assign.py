@@ -249,7 +249,7 @@ def test_a_router_waits_for_the_routing_lock_held_exclusively(
     try:
         with engine.connect() as handoff, engine.connect() as watcher:
             handoff.begin()
-            lock_routing(handoff)  # shared, as a hand-off takes it
+            lock_routing(handoff, exclusive=False)  # as a hand-off takes it
             router.start()
             try:
                 for _ in range(500):  # up to 10 s for the router to queue for the lock

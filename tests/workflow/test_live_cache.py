@@ -112,7 +112,7 @@ def test_a_lost_race_is_decided_again_from_what_the_winner_wrote(
     theirs = make_engine(pg_url)
     locked = assign.lock_routing
 
-    def lock_mine_only(conn: Any, *, exclusive: bool = False) -> None:
+    def lock_mine_only(conn: Any, *, exclusive: bool) -> None:
         if conn.engine is mine:
             locked(conn, exclusive=exclusive)
 

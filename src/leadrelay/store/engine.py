@@ -197,7 +197,7 @@ def busy_error(engine: Engine, exc: DBAPIError) -> StoreError | None:
     )
 
 
-def lock_routing(conn: Connection, *, exclusive: bool = False) -> None:
+def lock_routing(conn: Connection, *, exclusive: bool) -> None:
     """Hold the routing lock until the transaction ends: exclusively in every transaction that
     decides (live, group and bulk routing, rerouting), shared in hand-offs, which move a lead
     but decide nothing and may run beside each other.

@@ -20,8 +20,8 @@ dropped.
 On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
 what the group reads under it (stored external ids, ids for the new leads, the proof of the
 cached routing state), then the claims with every row written, then the commit. More only
-with duplicate matching (the originals), SLA timers or notifications (their
-rows), a lead in other periods or a policy not saved yet.
+with duplicate matching (the originals), SLA timers or notifications (their rows), a lead in
+other periods or a policy not saved yet.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ def claim(
     With ``policy``: the new owner is told, and the route's deadlines start for them."""
     at = now or datetime.now(UTC)
     with engine.begin() as conn:
-        lock_routing(conn)
+        lock_routing(conn, exclusive=False)  # a hand-off decides nothing
         org = load_org(conn)
         row = lead_row(conn, lead_id)
         if row.status != "pool":
@@ -97,7 +97,7 @@ def hand(
     """The owner of the team holding a lead hands it to a member (event ``handed_off``)."""
     at = now or datetime.now(UTC)
     with engine.begin() as conn:
-        lock_routing(conn)
+        lock_routing(conn, exclusive=False)  # a hand-off decides nothing
         org = load_org(conn)
         row = lead_row(conn, lead_id)
         if row.status != "team":
@@ -130,7 +130,7 @@ def assign(
         raise HandoffError("say why: a reason is required", field="reason")
     at = now or datetime.now(UTC)
     with engine.begin() as conn:
-        lock_routing(conn)
+        lock_routing(conn, exclusive=False)  # a hand-off decides nothing
         org = load_org(conn)
         row = lead_row(conn, lead_id)
         if row.status not in HELD:

@@ -1,9 +1,10 @@
 """Running a live routing transaction again after a lost race: the one retry loop.
 
 Live routing decides on a snapshot and then claims what it decided (a route's next place, cap
-slots) with compare-and-set writes; another router may have moved first. The whole transaction
-is then run again on a fresh view, after a short jittered pause, as are PostgreSQL's
-serialization failures and deadlocks. Anything else is the caller's error to see.
+slots) with compare-and-set writes; a writer the routing lock does not hold back may have moved
+first (routers themselves hold it exclusively, so the claims are the second guard). The whole
+transaction is then run again on a fresh view, after a short jittered pause, as are
+PostgreSQL's serialization failures and deadlocks. Anything else is the caller's error to see.
 """
 
 from __future__ import annotations
