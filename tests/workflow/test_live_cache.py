@@ -106,17 +106,18 @@ def test_a_lost_race_is_decided_again_from_what_the_winner_wrote(
     hold the routing lock exclusively, so here the other one skips it: the claims are the
     second guard, for a writer the lock does not hold back."""
     import leadrelay.workflow.assign as assign
+    import leadrelay.workflow.retry as retry
 
     mine = open_store(pg_url)
     seed(mine)
     theirs = make_engine(pg_url)
-    locked = assign.lock_routing
+    locked = retry.lock_routing
 
     def lock_mine_only(conn: Any, *, exclusive: bool) -> None:
         if conn.engine is mine:
             locked(conn, exclusive=exclusive)
 
-    monkeypatch.setattr(assign, "lock_routing", lock_mine_only)
+    monkeypatch.setattr(retry, "lock_routing", lock_mine_only)
     try:
         first = route_lead(mine, lead(external_id="A1", industry="airline"), policy)
         real = assign.claim_all

@@ -36,7 +36,7 @@ from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.store.dedupe import find_originals
-from leadrelay.store.engine import lock_routing, pipelined, reader
+from leadrelay.store.engine import pipelined, reader
 from leadrelay.store.leads import (
     find_by_external_id,
     get_decision,
@@ -47,9 +47,9 @@ from leadrelay.store.org import Org, company_index
 from leadrelay.store.policies import save_policy
 from leadrelay.store.routing import claim_all, note_rotation
 from leadrelay.store.smart_inputs import add_smart_inputs
-from leadrelay.store.snapshot import LiveView, live_cache
+from leadrelay.store.snapshot import LiveView
 from leadrelay.workflow.follow_up import follow_up
-from leadrelay.workflow.retry import LostRaceError, retrying
+from leadrelay.workflow.retry import LostRaceError, routing_transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +65,6 @@ class RouteResult:
 @observed_route
 def route_lead(engine: Engine, lead: Lead, policy: CompiledPolicy) -> RouteResult:
     """Decide and store one lead in one transaction; idempotent on ``lead.external_id``."""
-    cache = live_cache(engine)
-
-    def attempt() -> RouteResult:
-        with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
-            return _route_once(conn, lead, policy, live)
 
     def stored_first(clash: IntegrityError) -> RouteResult:
         # Another router stored the same external id first: theirs is the result.
@@ -81,7 +76,12 @@ def route_lead(engine: Engine, lead: Lead, policy: CompiledPolicy) -> RouteResul
             raise clash
         return stored
 
-    return retrying(engine, attempt, what=f"route lead {lead.seed_key}", on_integrity=stored_first)
+    return routing_transaction(
+        engine,
+        lambda conn, live: _route_once(conn, lead, policy, live),
+        what=f"route lead {lead.seed_key}",
+        on_integrity=stored_first,
+    )
 
 
 def stored_result(conn: Connection, external_id: str) -> RouteResult | None:
@@ -109,7 +109,6 @@ def rep_caps(org: Org, rep_id: str, policy: CompiledPolicy) -> Caps:
 def _route_once(
     conn: Connection, lead: Lead, policy: CompiledPolicy, live: LiveView
 ) -> RouteResult:
-    lock_routing(conn, exclusive=True)
     if policy.revision == 0:
         policy = policy.with_revision(save_policy(conn, policy))
     if lead.external_id:

@@ -300,7 +300,7 @@ class _Group:
         # PostgreSQL: the claims, the rows and the ledger reach the server together,
         # answered in one round trip
         with pipelined(conn):
-            # sorted: routes, then reps, in one order for every router (no deadlock between them)
+            # sorted: routes, then reps, in one order every time (rows are locked in it)
             claimed = ask_claims(
                 conn,
                 [

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Connection, Engine, exists, insert, select, update
 
@@ -25,13 +25,13 @@ from leadrelay.domain.snapshot import period_starts
 from leadrelay.errors import Problem, StoreError
 from leadrelay.pipeline.decide import decide
 from leadrelay.policy.compiled import CompiledPolicy, CompiledRoute
-from leadrelay.store.engine import lock_routing, safe_url
+from leadrelay.store.engine import safe_url
 from leadrelay.store.leads import assignment_row, get_lead
 from leadrelay.store.org import load_org, save_reps
 from leadrelay.store.policies import active_policy_text, save_policy
 from leadrelay.store.routing import add_open, advance_route, note_rotation, take_capacity
 from leadrelay.store.sla import cancel_open
-from leadrelay.store.snapshot import LiveView, live_cache
+from leadrelay.store.snapshot import LiveView
 from leadrelay.store.tables import assignments, decisions, events, leads
 from leadrelay.workflow.follow_up import follow_up
 from leadrelay.workflow.handoff import (
@@ -44,9 +44,7 @@ from leadrelay.workflow.handoff import (
     lead_row,
     record_event,
 )
-from leadrelay.workflow.retry import LostRaceError, retrying
-
-T = TypeVar("T")
+from leadrelay.workflow.retry import LostRaceError, routing_transaction
 
 CLOSING = ("won", "lost")
 # Why a previous holder may not get the lead again, by how their assignment ended.
@@ -89,7 +87,7 @@ def decline(
             bar={rep_id: _BAR_REASONS["declined"]},
         )  # fmt: skip
 
-    return routing_transaction(engine, work)
+    return routing_transaction(engine, work, what="move a lead")
 
 
 def reassign(
@@ -116,7 +114,7 @@ def reassign(
         row = lead_row(conn, lead_id)
         return _reroute_held(conn, live, _policy(conn, policy), row, at, by, why)
 
-    return routing_transaction(engine, work)
+    return routing_transaction(engine, work, what="move a lead")
 
 
 @dataclass(slots=True)
@@ -171,7 +169,7 @@ def reassign_rep(
             return _reroute_held(conn, live, policy, row, at, by, why, bar=bar, bulk=True)
 
         try:
-            report.moved.append(routing_transaction(engine, work))
+            report.moved.append(routing_transaction(engine, work, what="move a lead"))
         except HandoffError as exc:
             report.failed.append((lead_id, exc.problems[0].message))
         if progress is not None:
@@ -303,19 +301,6 @@ def previous_holders(conn: Connection, lead_id: int) -> dict[str, str]:
     return {
         owner: _BAR_REASONS.get(reason or "", "held this lead before") for owner, reason in rows
     }
-
-
-def routing_transaction(engine: Engine, work: Callable[[Connection, LiveView], T]) -> T:
-    """Run ``work`` in a live routing transaction (routing lock held, a ``LiveView`` to read
-    the snapshot from), again from the start after a lost race, as ``route_lead`` does."""
-    cache = live_cache(engine)
-
-    def attempt() -> T:
-        with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
-            lock_routing(conn, exclusive=True)
-            return work(conn, live)
-
-    return retrying(engine, attempt, what="move a lead")
 
 
 def _claim_slot(

@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from leadrelay.errors import StoreError
-from leadrelay.store.engine import busy_error, safe_url
+from leadrelay.store.engine import busy_error, lock_routing, safe_url
+from leadrelay.store.snapshot import LiveView, live_cache
 
 T = TypeVar("T")
 
@@ -69,3 +70,23 @@ def retrying(
         f"could not {what} on {safe_url(engine.url)}: lost the race for a route or cap"
         f" {ROUTE_ATTEMPTS} times in a row"
     )
+
+
+def routing_transaction(
+    engine: Engine,
+    work: Callable[[Connection, LiveView], T],
+    *,
+    what: str,
+    on_integrity: Callable[[IntegrityError], T | None] | None = None,
+) -> T:
+    """Run ``work`` in a live routing transaction: the routing lock held exclusively (every
+    transaction that decides takes it so: ``lock_routing``), a ``LiveView`` to read the
+    snapshot from; again from the start after a lost race (``retrying``)."""
+    cache = live_cache(engine)
+
+    def attempt() -> T:
+        with cache.routing(recheck_on=LostRaceError) as live, engine.begin() as conn:
+            lock_routing(conn, exclusive=True)
+            return work(conn, live)
+
+    return retrying(engine, attempt, what=what, on_integrity=on_integrity)

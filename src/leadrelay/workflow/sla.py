@@ -35,7 +35,8 @@ from leadrelay.store.snapshot import LiveView
 from leadrelay.store.tables import assignments, events
 from leadrelay.workflow.follow_up import route_slas
 from leadrelay.workflow.handoff import lead_row, record_event
-from leadrelay.workflow.reroute import CLOSING, active_policy, routing_transaction, send_on
+from leadrelay.workflow.reroute import CLOSING, active_policy, send_on
+from leadrelay.workflow.retry import routing_transaction
 
 Clock = Callable[[], datetime]
 FAILED = "failed"
@@ -115,7 +116,7 @@ def handle_timer(engine: Engine, timer: Timer, policy: CompiledPolicy, now: date
         _breach(conn, live, timer, row, policy, now)
         return BREACHED
 
-    return routing_transaction(engine, work)
+    return routing_transaction(engine, work, what="move a lead")
 
 
 def _breach(
