@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -129,7 +130,10 @@ class ApiProcess:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "LEADRELAY_DB": self.url}
+        # a killed server cannot remove the metrics directory it would make in /tmp: give each
+        # start one in the test's own directory
+        metrics = tempfile.mkdtemp(prefix="metrics-", dir=self.log.parent)
+        env = {**os.environ, "LEADRELAY_DB": self.url, "PROMETHEUS_MULTIPROC_DIR": metrics}
         cmd = [str(Path(sys.executable).parent / "leadrelay"), "serve", "--port", str(self.port)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
