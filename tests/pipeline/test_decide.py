@@ -328,8 +328,49 @@ def test_decision_to_dict_from_dict_round_trips_exactly() -> None:
     )
 
     for decision in (decided, handmade):
-        data = decision.to_dict()
-        assert Decision.from_dict(data) == decision
-        assert Decision.from_dict(json.loads(json.dumps(data))) == decision
+        for data in (decision.to_dict(), decision.to_stored()):
+            assert Decision.from_dict(data) == decision
+            assert Decision.from_dict(json.loads(json.dumps(data))) == decision
     assert decided.trials[0].route == EXISTING_ACCOUNT_ROUTE
     assert decided.account_match == "email domain acme.com"
+
+
+def test_the_stored_form_writes_each_exclusion_once_and_leaves_out_defaults() -> None:
+    hours = "outside working hours (mon-fri 09:00-17:00 UTC; Sat 12:00 there)"
+    trial = RouteTrial(
+        "inbound",
+        True,
+        "assigned",
+        "round_robin",
+        (
+            Candidate("ana", excluded=hours),
+            Candidate("bo", excluded="at daily cap (3/3)"),
+            Candidate("cy", excluded=hours),
+            Candidate("di", score=2.0, note="next in rotation"),
+            Candidate("ed", excluded=hours, note="was away"),  # more than a reason: written out
+        ),
+    )
+    decision = Decision(
+        lead_key="k", status=Status.ASSIGNED, reason="round robin", decided_at=NOON,
+        policy_version=2, owner="di", route="inbound", strategy="round_robin",
+        trials=(RouteTrial("vip", False, "condition does not hold"), trial),
+    )  # fmt: skip
+
+    stored = decision.to_stored()
+
+    assert stored["reasons"] == [hours, "at daily cap (3/3)"]
+    assert stored["trials"] == [
+        {"route": "vip", "matched": False, "outcome": "condition does not hold"},
+        {
+            "route": "inbound", "matched": True, "outcome": "assigned", "strategy": "round_robin",
+            "candidates": [
+                ["ana", 0], ["bo", 1], ["cy", 0],
+                {"rep": "di", "score": 2.0, "note": "next in rotation"},
+                {"rep": "ed", "excluded": hours, "note": "was away"},
+            ],
+        },
+    ]  # fmt: skip
+    assert "team" not in stored and "duplicate_of" not in stored
+    assert stored["owner"] == "di"
+    assert Decision.from_dict(json.loads(json.dumps(stored))) == decision
+    assert len(json.dumps(stored)) < 0.7 * len(json.dumps(decision.to_dict()))

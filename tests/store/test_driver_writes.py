@@ -151,7 +151,7 @@ def test_the_decision_body_decodes_to_what_json_would_have_written(engine: Engin
     decision = _decision("D1")
     with engine.connect() as conn:
         written = decision_json(conn, decision)
-    assert json.loads(written) == json.loads(_dumps(decision.to_dict()))
+    assert json.loads(written) == json.loads(_dumps(decision.to_stored()))
     assert Decision.from_dict(json.loads(written)) == decision
 
 
@@ -166,7 +166,7 @@ def test_a_decision_holding_a_non_finite_float_is_written_by_the_engine_serializ
     decision = _decision("D1", trials=(trial,))
     try:
         with engine.begin() as conn:
-            assert decision_json(conn, decision) == _dumps(decision.to_dict())
+            assert decision_json(conn, decision) == _dumps(decision.to_stored())
             lead_id = insert_lead(conn, _lead("D1"), decision)
             insert_outcomes(conn, [lead_id], [decision])
         with engine.connect() as conn:
@@ -274,7 +274,7 @@ def test_a_batch_on_postgresql_stores_the_same_text_as_core_does(
             ).scalar_one()
             conn.execute(insert(assignments), assignment_row(one, _decision("D1")))
             conn.execute(insert(events), event_row(one, _decision("D1")))
-            conn.execute(insert(decisions), {"lead_id": one, "body": _decision("D1").to_dict()})
+            conn.execute(insert(decisions), {"lead_id": one, "body": _decision("D1").to_stored()})
             monkeypatch.setattr(engine_module, "run_driver_sql", spy)
             many = insert_routed(
                 conn,

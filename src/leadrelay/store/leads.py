@@ -183,14 +183,14 @@ def event_row(lead_id: int, decision: Decision) -> dict[str, Any]:
 
 
 def decision_json(conn: Connection, decision: Decision) -> Any:
-    """The ``decisions.body`` value for ``decision``, serialised already.
+    """The ``decisions.body`` value for ``decision`` (``Decision.to_stored``), serialised already.
 
     orjson when that decodes to exactly what ``json`` gives: it does for str keys, str, int,
     bool, None and finite floats (both write the shortest text that reads back as the same
-    float), which is what ``Decision.to_dict`` holds; it writes NaN and infinities as null, so
+    float), which is what ``Decision.to_stored`` holds; it writes NaN and infinities as null, so
     a decision holding one (and anything orjson refuses) goes through the engine's serializer.
     """
-    body = decision.to_dict()
+    body = decision.to_stored()
     if _finite(decision):
         try:
             return orjson.dumps(body).decode()

@@ -186,7 +186,7 @@ decisions = Table(
     "decisions",
     metadata,
     Column("lead_id", BigId, ForeignKey("leads.id"), primary_key=True),
-    Column("body", JSON, nullable=False),  # Decision.to_dict()
+    Column("body", JSON, nullable=False),  # Decision.to_stored() (or to_dict(), before)
 )
 
 ASSIGNMENT_STATUSES = ("assigned", "team", "pool", "manual")

@@ -269,7 +269,7 @@ def send_on(
         )
     )  # fmt: skip
     conn.execute(
-        update(decisions).where(decisions.c.lead_id == row.id).values(body=decision.to_dict())
+        update(decisions).where(decisions.c.lead_id == row.id).values(body=decision.to_stored())
     )
     record_event(
         conn, row.id, kind, at,
