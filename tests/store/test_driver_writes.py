@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from leadrelay.domain import Lead
@@ -33,6 +34,7 @@ from leadrelay.store.engine import (
     SQLITE_WAL_AUTOCHECKPOINT_PAGES,
     DriverSQL,
     _dumps,
+    bind_processor,
     pipelined,
 )
 from leadrelay.store.leads import (
@@ -42,7 +44,7 @@ from leadrelay.store.leads import (
     insert_routed,
     lead_row,
 )
-from leadrelay.store.tables import assignments, decisions, events, leads
+from leadrelay.store.tables import UTCDateTime, assignments, decisions, events, leads
 
 AT = datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=timezone(timedelta(hours=-5)))
 
@@ -191,6 +193,22 @@ def test_moments_are_stored_in_utc_whatever_their_zone(engine: Engine) -> None:
         stored = conn.scalar(select(leads.c.received_at).where(leads.c.id == lead_id))
     assert stored == AT.astimezone(UTC)
     assert stored.tzinfo == UTC
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()])
+def test_remembered_moments_convert_as_core_does(dialect: Any) -> None:
+    core = UTCDateTime()._cached_bind_processor(dialect)
+    remembered = bind_processor(UTCDateTime(), dialect)
+    assert core is not None and remembered is not None
+    east = timezone(timedelta(hours=5))
+    moments = [AT + timedelta(seconds=i) for i in range(30_000)]  # more than it remembers
+    moments += [AT.astimezone(east), AT]  # the same instant in two zones, seen before
+    for moment in moments:
+        assert remembered(moment) == core(moment)
+    assert remembered(None) is None
+    for _ in range(2):  # refused every time: a refusal is not remembered
+        with pytest.raises(ValueError, match="without a time zone"):
+            remembered(AT.replace(tzinfo=None))
 
 
 def test_errors_of_pipelined_writes_surface_at_the_end_as_sqlalchemys(engine: Engine) -> None:

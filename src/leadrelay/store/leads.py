@@ -86,7 +86,7 @@ _INSERT_ONE = DriverSQL(lambda dialect: _INSERT_MANY if dialect == "sqlite" else
 _INSERT_ROWS = DriverSQL(_INSERT_MANY, rows_as_json=True)
 _INSERT_DECISION = DriverSQL(_INSERT_DECISIONS, as_is=("body",), rows_as_json=True)
 _INSERT_ASSIGNMENT = DriverSQL(_INSERT_ASSIGNMENTS, rows_as_json=True)
-_INSERT_EVENT = DriverSQL(_INSERT_EVENTS, rows_as_json=True)
+_INSERT_EVENT = DriverSQL(_INSERT_EVENTS, as_is=("data",), rows_as_json=True)
 _NEXT_IDS = DriverSQL(
     text("SELECT nextval(pg_get_serial_sequence('leads', 'id')) FROM generate_series(1, :n)")
 )
@@ -150,8 +150,16 @@ def _outcome_rows(
     return [
         (_INSERT_DECISION, [{"lead_id": i, "body": decision_json(conn, d)} for i, d in pairs]),
         (_INSERT_ASSIGNMENT, [assignment_row(i, d) for i, d in pairs if holds_assignment(d)]),
-        (_INSERT_EVENT, [event_row(i, d) for i, d in pairs]),
+        (_INSERT_EVENT, [_routed_event(i, d) for i, d in pairs]),
     ]
+
+
+def _routed_event(lead_id: int, decision: Decision) -> dict[str, Any]:
+    """``event_row`` with its data serialised already: orjson writes its str, int and None
+    values as ``json`` would, five times faster."""
+    row = event_row(lead_id, decision)
+    row["data"] = orjson.dumps(row["data"]).decode()
+    return row
 
 
 def assignment_row(lead_id: int, decision: Decision) -> dict[str, Any]:
