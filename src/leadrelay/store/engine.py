@@ -429,7 +429,7 @@ class _RowSet:
     integer past 64 bits): the caller uses executemany.
     """
 
-    __slots__ = ("_convert", "sql")
+    __slots__ = ("_convert", "_names", "sql")
 
     def __init__(
         self, table: Table, names: Sequence[str], as_is: frozenset[str], dialect: Dialect
@@ -443,7 +443,9 @@ class _RowSet:
             f" FROM json_populate_recordset(NULL::{quote(table.name)}, %(rows)s::json)"
         )
         serialize = cast(Callable[[Any], str], getattr(dialect, "_json_serializer", None) or _dumps)
-        self._convert: list[tuple[str, Callable[[Any], Any] | None]] = []
+        self._names = frozenset(names)
+        # (name, conversion) of the columns whose values are not written as they are
+        self._convert: list[tuple[str, Callable[[Any], Any]]] = []
         for name in names:
             type_ = table.c[name].type
             convert: Callable[[Any], Any] | None = None
@@ -455,21 +457,26 @@ class _RowSet:
                 convert = _finite
             elif isinstance(type_, UTCDateTime):
                 convert = bind_processor(type_, dialect)
-            self._convert.append((name, convert))
+            if convert is not None:
+                self._convert.append((name, convert))
 
     def insert(self, param: str) -> str:
         """The INSERT with the rows' document in the parameter named ``param``."""
         return self.sql.replace("%(rows)s", f"%({param})s")
 
     def document(self, rows: Sequence[Mapping[str, Any]]) -> str | None:
+        """The rows (each with this row set's names) as one JSON array of objects."""
         convert = self._convert
+        docs = []
         try:
-            return orjson.dumps(
-                [
-                    {name: row[name] if fn is None else fn(row[name]) for name, fn in convert}
-                    for row in rows
-                ]
-            ).decode()
+            for row in rows:
+                doc = dict(row)  # a copy in C, then only the columns that need it converted
+                if doc.keys() != self._names:
+                    raise ValueError(f"a row's names differ from the first's: {sorted(doc)}")
+                for name, fn in convert:
+                    doc[name] = fn(doc[name])
+                docs.append(doc)
+            return orjson.dumps(docs).decode()
         except (_NotExactError, TypeError):  # orjson.JSONEncodeError is a TypeError
             return None
 
