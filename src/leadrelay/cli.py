@@ -371,6 +371,7 @@ def _route_file(
     mapping: list[str] | None,
     engine: Engine,
     optimize: _Optimize | None = None,
+    keep_trials: bool = False,
 ) -> list[tuple[Lead, Any]]:
     from leadrelay import store
     from leadrelay.policy import load_policy_text
@@ -384,7 +385,7 @@ def _route_file(
         text, source=str(policy_path), reps=reps, teams=teams, base_dir=policy_path.parent
     )
     return _route_leads(leads_path, compiled, out_file, dry_run=dry_run, mapping=mapping,
-                        engine=engine, optimize=optimize)  # fmt: skip
+                        engine=engine, optimize=optimize, keep_trials=keep_trials)  # fmt: skip
 
 
 def _route_leads(
@@ -396,7 +397,12 @@ def _route_leads(
     mapping: list[str] | None,
     engine: Engine,
     optimize: _Optimize | None = None,
+    keep_trials: bool = False,
 ) -> list[tuple[Lead, Any]]:
+    """Read, route and (``out_file``) write the leads of a file; the (lead, result) pairs.
+
+    ``keep_trials``: the results keep each decision's trace (the demo prints some); else only
+    outcomes, as ``--out`` and the summary need (each trace is stored all the same)."""
     from leadrelay import files
     from leadrelay.workflow import route_many
 
@@ -409,7 +415,10 @@ def _route_leads(
     # route_many stores the policy version in its own transaction: a failed run leaves nothing.
     with _progress(len(lead_list), "routing" if not dry_run else "dry run") as advance:
         if optimize is None:
-            results = route_many(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
+            results = route_many(
+                engine, lead_list, compiled, dry_run=dry_run, progress=advance,
+                keep_trials=keep_trials,
+            )  # fmt: skip
         else:
             results = optimize.run(engine, lead_list, compiled, dry_run=dry_run, progress=advance)
     pairs = list(zip(lead_list, results, strict=True))
@@ -1028,7 +1037,7 @@ def demo(
                 store.save_accounts(conn, files.read_accounts(paths.accounts))
             pairs = _route_file(
                 paths.leads, paths.policy, workdir / "assignments.csv",
-                dry_run=False, mapping=None, engine=engine,
+                dry_run=False, mapping=None, engine=engine, keep_trials=True,
             )  # fmt: skip
     print_report([result.decision for _, result in pairs])
     out.print(  # soft_wrap: a wrapped URL could not be pasted back

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from tests.store_checks import rep_days
 from leadrelay.domain import Lead
 from leadrelay.policy import CompiledPolicy
 from leadrelay.store import counts_by_owner, counts_by_route, counts_by_status, ledger
+from leadrelay.store.leads import get_decisions
 from leadrelay.store.tables import leads, metadata, rep_load, route_state
 from leadrelay.workflow import RouteResult, route_lead, route_many
 
@@ -76,6 +78,24 @@ def test_bulk_routing_equals_live_routing_one_lead_at_a_time(
     assert {r.decision.status.value for r in at_once} >= {"assigned", "team", "screened_out"}
     assert _routing_state(bulk) == _routing_state(live) == _routing_state(mixed)
     assert [r.lead_id for r in at_once] == [r.lead_id for r in one_by_one]
+
+
+def test_results_without_trials_store_the_whole_decisions(
+    new_store: Callable[[], Engine], policy: CompiledPolicy
+) -> None:
+    batch = [*_mixed_leads(30), _mixed_leads(1)[0]]  # the last: an external id seen earlier
+    whole, slim = new_store(), new_store()
+
+    kept = route_many(whole, batch, policy)
+    outcomes = route_many(slim, batch, policy, keep_trials=False)
+
+    assert any(r.decision.trials for r in kept)
+    assert all(r.decision.trials == () for r in outcomes)
+    assert [replace(r.decision, trials=()) for r in kept] == [r.decision for r in outcomes]
+    assert [(r.lead_id, r.created) for r in kept] == [(r.lead_id, r.created) for r in outcomes]
+    with slim.connect() as conn:
+        stored = get_decisions(conn, [r.lead_id for r in outcomes if r.lead_id is not None])
+    assert [stored[r.lead_id] for r in outcomes if r.lead_id] == [r.decision for r in kept]
 
 
 def test_a_dry_run_decides_the_same_and_writes_nothing(
