@@ -20,7 +20,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -379,11 +379,16 @@ class DriverSQL:
             for name, value in compiled.construct_params(_check=False).items()
             if value is not None and not (name in binds and binds[name].required)
         }
-        order = tuple(
-            (name, None if name in self._as_is else bind_processor(binds[name].type, dialect))
-            for name in names or ()
+        ordered = tuple(names or ())
+        processed = tuple(
+            (i, proc)
+            for i, name in enumerate(ordered)
+            if name not in self._as_is
+            and (proc := bind_processor(binds[name].type, dialect)) is not None
         )
-        return _Plan(compiled.string, dialect.positional, order, fixed)
+        return _Plan(
+            compiled.string, dialect.positional, ordered, _picker(ordered), processed, fixed
+        )
 
 
 def run_together(conn: Connection, batches: Sequence[tuple[DriverSQL, Sequence[Any]]]) -> None:
@@ -552,20 +557,11 @@ _MOMENTS: dict[tuple[str, str], _RecentMoments] = {}
 class _Plan:
     sql: str
     positional: bool
-    order: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    names: tuple[str, ...]  # the parameters, in the statement's order
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # their values, picked at once
+    # the positions whose values go through a bind processor (a lead row: 7 of 37 columns)
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]
     fixed: dict[str, Any]
-    # the parameters in the statement's order, picked at once, and the positions that have a
-    # bind processor: a lead row has 37 columns, 7 of them with one
-    names: tuple[str, ...] = field(init=False, repr=False)
-    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False)
-    processed: tuple[tuple[int, Callable[[Any], Any]], ...] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        names = tuple(name for name, _ in self.order)
-        object.__setattr__(self, "names", names)
-        object.__setattr__(self, "pick", _picker(names))
-        processed = tuple((i, proc) for i, (_, proc) in enumerate(self.order) if proc is not None)
-        object.__setattr__(self, "processed", processed)
 
     def values(self, params: Mapping[str, Any]) -> Any:
         """The driver's parameters for ``params``: bind-processed, in the statement's order."""
