@@ -15,12 +15,16 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import iter_route_contexts
 from sqlalchemy import Engine
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import __version__, settings
 from leadrelay.api import errors, experiments, kpis, leads, org, policy
 from leadrelay.api.auth import key_security
+from leadrelay.api.quick_intake import PATH as QUICK_PATH
+from leadrelay.api.quick_intake import QuickIntake
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
 from leadrelay.observe import http as observe_http
@@ -66,9 +70,25 @@ def create_app(
         return {"status": "ok"}
 
     _with_openapi_extras(app)
+    app.add_middleware(
+        QuickIntake,
+        state=app.state,
+        route=_route(app, "POST", QUICK_PATH),
+        handlers=app.exception_handlers,
+    )
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(observe_http.RequestObserver, routes=app.routes)  # outermost: sees a 413
     return app
+
+
+def _route(app: FastAPI, method: str, path: str) -> BaseRoute:
+    """The route object FastAPI names in a request's scope for ``method`` on ``path``."""
+    for context in iter_route_contexts(app.routes):
+        if context.path_format == path and method in (
+            getattr(context.original_route, "methods", None) or ()
+        ):
+            return context.original_route
+    raise LookupError(f"no route for {method} {path}")
 
 
 def _with_pages(app: FastAPI) -> None:

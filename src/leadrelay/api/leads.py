@@ -88,29 +88,35 @@ async def post_lead(
     # the service read here, not by a dependency: each one costs the intake path CPU (a sync
     # one a thread hop, ~0.1 ms; an async one a level of FastAPI's solving)
     svc = service(request)
-    lead_router = svc.router
-    if idem is None and lead_router is not None:
+    if idem is None and svc.router is not None:
         # The event loop only waits: the lead is routed by the group commit writer, so a
         # request holds no thread while it waits for its group.
         policy = svc.cached_policy()
         if policy is None:
             policy = await run_in_threadpool(svc.policy)
-        lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
-        result = await asyncio.wrap_future(lead_router.submit(lead, policy))
-        # serialised by pydantic straight to bytes: the stdlib encoder of JSONResponse cost
-        # more event-loop time than the rest of the endpoint (measured with py-spy)
-        return Response(
-            _outcome(lead, result).model_dump_json(),
-            status_code=_status(result),
-            media_type="application/json",
-        )
+        lead = typed_leads([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
+        return await routed_now(svc, lead, policy)
     return await run_in_threadpool(_post_lead, body, key, svc, idem)
+
+
+async def routed_now(svc: Service, lead: Lead, policy: CompiledPolicy) -> Response:
+    """Route ``lead`` in the routing process and answer with its outcome (``api.quick_intake``
+    answers the usual request this way too)."""
+    assert svc.router is not None
+    result = await asyncio.wrap_future(svc.router.submit(lead, policy))
+    # serialised by pydantic straight to bytes: the stdlib encoder of JSONResponse cost
+    # more event-loop time than the rest of the endpoint (measured with py-spy)
+    return Response(
+        _outcome(lead, result).model_dump_json(),
+        status_code=_status(result),
+        media_type="application/json",
+    )
 
 
 def _post_lead(body: LeadIn, key: ApiKey, svc: Service, idem: str | None) -> JSONResponse:
     def work() -> tuple[int, Any]:
         policy = svc.policy()
-        lead = _typed([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
+        lead = typed_leads([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
         return _routed(lead, svc.submit(lead, policy).result())
 
     return _once(svc, key, idem, body.model_dump_json().encode(), work)
@@ -189,7 +195,7 @@ def _batch(
         from leadrelay.workflow import route_many
 
         policy = svc.policy()
-        typed = _typed(leads, policy, single=False)
+        typed = typed_leads(leads, policy, single=False)
         results = route_many(svc.engine, typed, policy)
         outcomes = [
             LeadOutcome.of(r.lead_id, lead.external_id, r.decision, created=r.created)
@@ -222,7 +228,7 @@ def _csv_leads(svc: Service, raw: bytes, now: datetime, mapping: list[str] | Non
     return leads
 
 
-def _typed(leads: Sequence[Lead], policy: CompiledPolicy, *, single: bool) -> list[Lead]:
+def typed_leads(leads: Sequence[Lead], policy: CompiledPolicy, *, single: bool) -> list[Lead]:
     """Leads with the policy's declared custom attributes converted to their types."""
     fields = dict(policy.model.fields)
     if not fields:
