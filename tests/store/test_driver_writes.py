@@ -280,9 +280,9 @@ def test_a_batch_on_postgresql_stores_the_same_text_as_core_does(
     sent: list[tuple[str, bool]] = []
     run = engine_module.run_driver_sql
 
-    def spy(conn: Any, sql: str, params: Any = (), *, many: bool = False) -> Any:
-        sent.append((sql.split(" (", 1)[0], many))
-        return run(conn, sql, params, many=many)
+    def spy(conn: Any, sql: str, params: Any = (), **options: Any) -> Any:
+        sent.append((sql.split(" (", 1)[0], options.get("many", False)))
+        return run(conn, sql, params, **options)
 
     engine = open_store(pg_url)
     try:

@@ -35,7 +35,7 @@ TABLES = {
     "relationships",
     "sla_timers",
 }
-HEAD = "0006"
+HEAD = "0007"
 
 
 def _revision(engine: sa.Engine) -> str | None:

@@ -251,9 +251,12 @@ def _sqlite_begin(conn: Connection) -> None:
     run_driver_sql(conn, "BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
 
-def run_driver_sql(conn: Connection, sql: str, params: Any = (), *, many: bool = False) -> Any:
+def run_driver_sql(
+    conn: Connection, sql: str, params: Any = (), *, many: bool = False, fresh_plan: bool = False
+) -> Any:
     """Execute ``sql`` (in the driver's parameter style) on the connection's DBAPI cursor;
-    ``many``: ``params`` is a list of parameter sets, run with ``executemany``.
+    ``many``: ``params`` is a list of parameter sets, run with ``executemany``. ``fresh_plan``:
+    on PostgreSQL the statement is never prepared, so it is planned for the table as it is now.
 
     Returns the cursor. A driver error is raised as SQLAlchemy would raise it (``IntegrityError``,
     ``OperationalError``... with ``.orig``), and a lost connection is invalidated.
@@ -265,6 +268,8 @@ def run_driver_sql(conn: Connection, sql: str, params: Any = (), *, many: bool =
     try:
         if many:
             cursor.executemany(sql, params)
+        elif fresh_plan and conn.dialect.driver == "psycopg":
+            cursor.execute(sql, params, prepare=False)  # type: ignore[call-arg]
         else:
             cursor.execute(sql, params)
     except Exception as exc:
@@ -300,9 +305,13 @@ class DriverSQL:
 
     ``rows_as_json`` (a plain ``insert(table)``): on PostgreSQL (psycopg), ``run_many`` sends
     all the rows as one statement (``_RowSet``) instead of one a row.
+
+    ``fresh_plan``: on PostgreSQL the statement is planned at every run, never prepared (psycopg
+    prepares a statement run five times, and PostgreSQL then keeps a plan made for the table as
+    it was; see ``run_driver_sql``).
     """
 
-    __slots__ = ("_as_is", "_build", "_plans", "_row_sets")
+    __slots__ = ("_as_is", "_build", "_fresh_plan", "_plans", "_row_sets")
 
     def __init__(
         self,
@@ -310,10 +319,12 @@ class DriverSQL:
         *,
         as_is: Sequence[str] = (),
         rows_as_json: bool = False,
+        fresh_plan: bool = False,
     ) -> None:
         if rows_as_json and not isinstance(build, Insert):
             raise TypeError("rows_as_json needs a plain insert(table)")
         self._build = build
+        self._fresh_plan = fresh_plan
         self._as_is = frozenset(as_is)
         self._plans: dict[tuple[str, str, tuple[str, ...]], _Plan] = {}
         # None: rows go by executemany; else each set of names' statement
@@ -322,7 +333,7 @@ class DriverSQL:
     def run(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         """Execute with ``params``; returns the DBAPI cursor (fetch rows or read ``rowcount``)."""
         plan = self._plan(conn.dialect, params)
-        return run_driver_sql(conn, plan.sql, plan.values(params))
+        return run_driver_sql(conn, plan.sql, plan.values(params), fresh_plan=self._fresh_plan)
 
     def run_many(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Execute for every row (every row has the first one's names): ``executemany``, or

@@ -47,6 +47,7 @@ from sqlalchemy import (
     Connection,
     Date,
     Engine,
+    and_,
     bindparam,
     cast,
     literal,
@@ -61,7 +62,14 @@ from leadrelay.domain.rep import zone
 from leadrelay.domain.snapshot import NEVER, LedgerEntry, Snapshot
 from leadrelay.store.engine import DriverSQL, run_driver_sql
 from leadrelay.store.org import ORG_VERSION_KEY, Org, load_org
-from leadrelay.store.tables import OPEN_PERIOD, meta, rep_load, route_state, rr_ledger
+from leadrelay.store.tables import (
+    OPEN_PERIOD,
+    OPEN_START,
+    meta,
+    rep_load,
+    route_state,
+    rr_ledger,
+)
 
 # A month started at most 31 days ago, plus a day for time zones either side of UTC.
 _LOOKBACK = timedelta(days=40)
@@ -69,15 +77,18 @@ _LOOKBACK = timedelta(days=40)
 _ROUTE_SEQS = select(route_state.c.route, route_state.c.seq)
 _LEDGER = select(rr_ledger.c.route, rr_ledger.c.rep_id, rr_ledger.c.count, rr_ledger.c.last_seq)
 _LOADS = select(rep_load.c.rep_id, rep_load.c.period, rep_load.c.period_start, rep_load.c.count)
+# The open-lead counts. Every one starts at OPEN_START; saying so lets ``ix_rep_load_start``
+# find them as it finds the counters of the period starts asked for beside them.
+_OPEN_COUNTS = and_(rep_load.c.period_start == OPEN_START, rep_load.c.period == OPEN_PERIOD)
 _LOADS_AT = _LOADS.where(
     or_(
-        rep_load.c.period == OPEN_PERIOD,
+        _OPEN_COUNTS,
         rep_load.c.period_start.in_(bindparam("starts", expanding=True)),
     )
 )
 _LOADS_BETWEEN = _LOADS.where(
     or_(
-        rep_load.c.period == OPEN_PERIOD,
+        _OPEN_COUNTS,
         rep_load.c.period_start.between(bindparam("first"), bindparam("last")),
     )
 )
@@ -478,7 +489,7 @@ def _read_counters(conn: Connection, starts: frozenset[date]) -> tuple[Counters,
 @cache
 def _routing_sql(n: int) -> DriverSQL:
     at_starts = or_(
-        rep_load.c.period == OPEN_PERIOD,
+        _OPEN_COUNTS,
         rep_load.c.period_start.in_([bindparam(f"s{i}", type_=Date()) for i in range(n)]),
     )
     # typed NULLs: PostgreSQL types a UNION's columns from its first branches

@@ -248,6 +248,8 @@ rep_load = Table(
     Column("period", String(8), primary_key=True),
     Column("period_start", Date, primary_key=True),
     Column("count", BigInteger, nullable=False),
+    # the counters of some period starts, as live routing reads them (``store.snapshot``)
+    Index("ix_rep_load_start", "period_start", "period"),
 )
 
 events = Table(
