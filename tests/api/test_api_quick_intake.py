@@ -9,6 +9,7 @@ reads as the same JSON). Every answer must be the same, status and bytes, good r
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -225,3 +226,40 @@ def test_an_error_while_routing_is_answered_by_the_apps_handlers(
     finally:
         service.router = real
     assert len(quick_calls) == 2  # both errors came the short way
+
+
+def test_a_body_sent_in_parts_is_read_whole(pair: _Pair, quick_calls: list[int]) -> None:
+    headers = _headers(pair, 0, "manager", "bearer", None)
+    assert pair.post(0, b"{}", headers).status_code == 201  # caches filled
+    body = b'{"email": "part@acme.com", "attributes": {"seats": 2}}'
+    parts = [body[:9], body[9:30], body[30:]]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/leads",
+        "raw_path": b"/v1/leads",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    messages = [
+        {"type": "http.request", "body": part, "more_body": i < len(parts) - 1}
+        for i, part in enumerate(parts)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(pair.clients[0].app(scope, receive, send))
+    assert sent[0]["status"] == 201 and len(quick_calls) == 1
+    answer = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert answer["status"] == "assigned" and answer["created"] is True

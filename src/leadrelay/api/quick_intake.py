@@ -16,12 +16,14 @@ error while routing is answered by the app's own exception handlers.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.routing import BaseRoute
@@ -60,15 +62,12 @@ class QuickIntake:
             await self.app(scope, receive, send)
             return
         received: list[Message] = []
-        body = b""
         while True:
             message = await receive()
             received.append(message)
-            if message["type"] != "http.request":
-                break  # the client went away: the endpoint's own path sees it
-            body += message.get("body", b"")
-            if not message.get("more_body", False):
-                break
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break  # all of it, or the client went away (the endpoint's own path sees it)
+        body = b"".join(m.get("body", b"") for m in received if m["type"] == "http.request")
         usual = self._usual(scope, body)
         if usual is None:
             await self.app(scope, _replay(received, receive), send)
@@ -81,7 +80,11 @@ class QuickIntake:
             handler = self._handler(exc)
             if handler is None:
                 raise
-            response = await handler(Request(scope, receive), exc)
+            request = Request(scope, receive)
+            if inspect.iscoroutinefunction(handler):
+                response = await handler(request, exc)
+            else:
+                response = await run_in_threadpool(handler, request, exc)
         await response(scope, receive, send)
 
     def _usual(self, scope: Scope, body: bytes) -> tuple[Service, Lead, CompiledPolicy] | None:
