@@ -82,8 +82,10 @@ def require(*roles: str) -> Callable[[Request], Awaitable[ApiKey]]:
     return check
 
 
+# the roles that send leads and manage the org (every lead, reps, teams, accounts)
+STAFF = ("admin", "manager")
 Admin = Annotated[ApiKey, Depends(require("admin"))]
-Manager = Annotated[ApiKey, Depends(require("admin", "manager"))]
+Manager = Annotated[ApiKey, Depends(require(*STAFF))]
 
 
 def key_security(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:

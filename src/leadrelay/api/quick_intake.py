@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leadrelay.api.auth import STAFF  # the roles ``leads.post_lead``'s key check lets in
 from leadrelay.api.leads import routed_now, typed_leads
 from leadrelay.api.schemas import LeadIn
 from leadrelay.api.service import Service
@@ -38,7 +39,6 @@ from leadrelay.policy.compiled import CompiledPolicy
 
 PATH = "/v1/leads"
 _KEY_HEADERS = (b"authorization", b"x-api-key")
-_SENDERS = frozenset({"admin", "manager"})  # the roles of ``leads.post_lead``'s key check
 ExceptionHandlers = dict[Any, Callable[..., Any]]
 
 
@@ -97,7 +97,7 @@ class QuickIntake:
         if token is None:
             return None
         found, key = svc.cached_caller(token)
-        if not found or key is None or key.role not in _SENDERS:
+        if not found or key is None or key.role not in STAFF:
             return None
         policy = svc.cached_policy()
         if policy is None:

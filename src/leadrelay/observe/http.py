@@ -21,14 +21,14 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay import settings
-from leadrelay.api.auth import require, service
+from leadrelay.api.auth import STAFF, require, service
 from leadrelay.observe import metrics
 from leadrelay.observe.logs import HTTP, key_prefix
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 UNMATCHED = "<unmatched>"
 _INFO = logging.INFO
-_staff = require("admin", "manager")
+_staff = require(*STAFF)
 
 router = APIRouter(include_in_schema=False)
 

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from leadrelay.api.auth import service
+from leadrelay.api.auth import STAFF, service
 from leadrelay.api.errors import validation_problems
 from leadrelay.web.render import page
 from leadrelay.web.session import CSRF_FIELD, CSRF_HEADER, Viewer, clear_cookie, csrf_ok, identify
@@ -112,5 +112,5 @@ def need(*roles: str) -> Callable[[Request], Awaitable[Viewer]]:
 
 Anyone = Annotated[Viewer, Depends(need())]
 Rep = Annotated[Viewer, Depends(need("rep"))]
-Staff = Annotated[Viewer, Depends(need("admin", "manager"))]
+Staff = Annotated[Viewer, Depends(need(*STAFF))]
 Admin = Annotated[Viewer, Depends(need("admin"))]
