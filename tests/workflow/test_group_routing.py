@@ -237,46 +237,6 @@ def test_a_lost_race_decides_the_group_again_from_the_store(
         assert conn.execute(select(route_state.c.seq)).scalar_one() == 4
 
 
-@pytest.mark.parametrize(
-    "stores", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
-)
-def test_a_claim_lost_in_a_later_part_rolls_back_every_part(
-    stores: Callable[[], Engine], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """On PostgreSQL a group's writes go out in parts while the rest is decided, and the
-    claims are checked at the end: one lost in the second part takes the first part's rows
-    and claims with it, and the group is decided again from the store."""
-    import leadrelay.workflow.group as group_module
-    from leadrelay.store.routing import ask_claims as real
-
-    grouped, serial = stores(), stores()
-    policy = _policy()
-    for engine in (grouped, serial):
-        route_lead(engine, lead(external_id="w", industry="airline"), policy)
-    monkeypatch.setattr(group_module, "_PART", 2)
-    calls = {"n": 0}
-
-    def moved_in_part_two(conn: Any, routes: Any, loads: Any) -> Callable[[], Any]:
-        calls["n"] += 1
-        if calls["n"] == 2:  # as if another router had given a lead meanwhile
-            ((route, seen, _),) = routes
-            real(conn, [(route, seen, 1)], [])
-        return real(conn, routes, loads)
-
-    monkeypatch.setattr(group_module, "ask_claims", moved_in_part_two)
-    batch = [lead(external_id=f"r{i}", industry="airline") for i in range(5)]
-    results = route_group(grouped, batch, policy)
-    assert calls["n"] == 6  # three parts (2, 2, 1 leads), decided twice
-    one_by_one = [route_lead(serial, one, policy) for one in batch]
-    assert [r.decision.owner for r in results] == [r.decision.owner for r in one_by_one]
-    with grouped.connect() as conn:
-        assert conn.execute(select(route_state.c.seq)).scalar_one() == 6
-        assert len(conn.execute(select(leads.c.id)).all()) == 6
-    after, expected = _dump(grouped), _dump(serial)
-    for table in ("rep_load", "route_state", "rr_ledger"):
-        assert after[table] == expected[table], table
-
-
 def test_a_group_reaching_another_day_counts_what_that_day_holds_already(
     stores: Callable[[], Engine],
 ) -> None:

@@ -281,10 +281,7 @@ def run_driver_sql(
 def pipelined(conn: Connection) -> Iterator[None]:
     """Statements run in the block reach PostgreSQL together and are answered in one round trip
     at its end (psycopg's pipeline mode): for writes whose results nobody reads in the block.
-    Each is sent as it is run, so the server works while the caller goes on. Errors surface at
-    the end of the block. A read in the block must go through ``run_driver_sql``/``DriverSQL``
-    (its fetch waits for what was sent before it): ``Connection.execute`` finds no result
-    columns in a pipeline. Other backends run the statements one by one, as always."""
+    Errors surface at the end of the block. Other backends run them one by one, as always."""
     if conn.dialect.driver != "psycopg":
         yield
         return

@@ -8,27 +8,25 @@ leads before it left it (``Snapshot.record``, as bulk routing does), at its own
 in a group gives the second the first's result; a lead with the duplicate key of one earlier
 in the group is linked to it.
 
-The claims are route_lead's, made once per route and rep for each part of the group (below):
-one compare-and-set per route moving its sequence by the number of leads it gave, one capped
+The claims are route_lead's, made once per route and rep for the whole group: one
+compare-and-set per route moving its sequence by the number of leads it gave, one capped
 upsert per rep and period adding that rep's count. The transaction holds the routing lock
 exclusively (PostgreSQL), so two groups never decide on the same state; the claims still
 guard against anything else, and a lost claim rolls the whole group back to be decided again.
-Rows are written a part at a time (``insert_routed``). The cached view of the routing tables
+Rows are written a batch at a time (``insert_routed``). The cached view of the routing tables
 (``LiveView``) gets each lead's writes (``given``) as the snapshot does; on any failure it is
 dropped.
 
 On PostgreSQL a group costs three round trips (pipeline mode, ``pipelined``): the lock with
 what the group reads under it (stored external ids, ids for the new leads, the proof of the
-cached routing state), then the claims with every row written, then the commit. The second
-is sent in parts of ``_PART`` leads as they are decided, so the server writes one part while
-the router decides the next, and the claims are checked once all are answered. More round
-trips only with duplicate matching (the originals), SLA timers or notifications (their rows,
-written once the claims held), a lead in other periods or a policy not saved yet.
+cached routing state), then the claims with every row written, then the commit. More only
+with duplicate matching (the originals), SLA timers or notifications (their rows), a lead in
+other periods or a policy not saved yet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -69,11 +67,6 @@ from leadrelay.workflow.retry import LostRaceError, retrying
 # another router stored one of its external ids meanwhile and the next try finds it; after
 # that it is the data, and the caller routes the leads one by one to find whose.
 _INTEGRITY_ATTEMPTS = 2
-
-# Leads decided between two sends of their writes on PostgreSQL: small enough that the server
-# writes a part while the next is decided, large enough that each part's few statements (one
-# for the rows, one per kind of claim) stay a small share of the server's work.
-_PART = 8
 
 
 @observed_batch
@@ -199,25 +192,19 @@ def _route_once(
     group = _Group(conn, policy, org, snapshot, live, originals, new_ids())
     results: list[RouteResult | None] = [None] * len(leads)
     repeats: list[tuple[int, str]] = []
-    # PostgreSQL: one pipeline for the whole group, so each part's writes run in the server
-    # while the router decides the next part; the claims are checked once it is answered
-    with pipelined(conn):
-        for position, (lead, keys) in enumerate(zip(leads, keys_of, strict=True)):
-            ext = lead.external_id
-            if ext:
-                earlier = known.get(ext)
-                if earlier is not None:
-                    if earlier.created:
-                        repeats.append((position, ext))
-                    results[position] = RouteResult(
-                        earlier.lead_id, earlier.decision, created=False
-                    )
-                    continue
-            decision = group.decide(position, lead, keys)
-            if ext:
-                known[ext] = RouteResult(None, decision, created=True)
-        group.send()
-    group.finish()
+    for position, (lead, keys) in enumerate(zip(leads, keys_of, strict=True)):
+        ext = lead.external_id
+        if ext:
+            earlier = known.get(ext)
+            if earlier is not None:
+                if earlier.created:
+                    repeats.append((position, ext))
+                results[position] = RouteResult(earlier.lead_id, earlier.decision, created=False)
+                continue
+        decision = group.decide(position, lead, keys)
+        if ext:
+            known[ext] = RouteResult(None, decision, created=True)
+    group.flush()
     for position, lead_id in group.ids.items():
         decision = group.decisions[position]
         results[position] = RouteResult(lead_id, decision, created=True)
@@ -243,13 +230,10 @@ def _stored(conn: Connection, ids: dict[str, int]) -> dict[str, RouteResult]:
 
 
 class _Group:
-    """The leads of one transaction decided in turn, their writes (with their claims) sent in
-    parts: every ``part`` leads (PostgreSQL: the server writes one part while the next is
-    decided), at the end, and before a lead whose periods are others (their counters are read
-    from the store). The claims are checked once, by ``finish``, after the last part: a lost
-    one rolls back the whole group. Each lead decided takes the next of ``ids``
-    (reserved for the group, so the ids are those of routing the leads one by one), so it is
-    an original for later ones at once."""
+    """The leads of one transaction decided in turn, written (with their claims) in batches:
+    at the end, and before a lead whose periods are others (their counters are read from the
+    store). Each lead decided takes the next of ``ids`` (reserved for the group, so the ids
+    are those of routing the leads one by one), so it is an original for later ones at once."""
 
     def __init__(
         self,
@@ -268,22 +252,17 @@ class _Group:
         self.live = live
         self.originals = originals
         self.new_ids = iter(ids)
-        # parts only where the writes run while Python decides (a pipeline); else one at the end
-        self.part = _PART if conn.dialect.driver == "psycopg" else None
-        self.claimed = dict(snapshot.route_seq)  # each route's sequence once our claims hold
+        self.claimed = dict(snapshot.route_seq)  # each route's sequence as the store holds it
         self.claims = _Claims()
-        self.answers: list[Callable[[], dict[str, int] | None]] = []
         self.pending: list[_Pending] = []
         self.ids: dict[int, int] = {}  # position -> id, of the leads written
         self.decisions: dict[int, Decision] = {}
-        self.stored: list[tuple[Lead, int, Decision]] = []  # for ``follow_up``
-        self.keys: dict[int, tuple[str, ...]] = {}  # lead id -> its duplicate keys
 
     def decide(self, position: int, lead: Lead, keys: tuple[str, ...]) -> Decision:
         at = lead.received_at
         snapshot = self.snapshot
         if not self.live.same_periods(at):
-            self.send()  # counters of other periods are read from the store, with ours in it
+            self.flush()  # counters of other periods are read from the store, with ours in it
             snapshot.counters, snapshot.open_leads = self.live.counters_at(self.conn, at)
         snapshot.now = at
         originals = self.originals
@@ -306,13 +285,10 @@ class _Group:
             self.claims.add(route, owner, seq, starts, at)
         self.pending.append(_Pending(position, lead_id, lead, decision, keys))
         self.decisions[position] = decision
-        if self.part is not None and len(self.pending) >= self.part:
-            self.send()
         return decision
 
-    def send(self) -> None:
-        """Send the claims of what the pending leads took, and their rows. In the caller's
-        pipeline (PostgreSQL) nothing waits for the server here."""
+    def flush(self) -> None:
+        """Claim what the pending leads took, write them and what follows from them."""
         if not self.pending:
             return
         conn, claims, pending = self.conn, self.claims, self.pending
@@ -321,44 +297,44 @@ class _Group:
             return rep_caps(self.org, rep_id, self.policy)
 
         ids = [item.lead_id for item in pending]
-        # sorted: routes, then reps, in one order every time (rows are locked in it)
-        routes = sorted(claims.routes)
-        self.answers.append(
-            ask_claims(
+        # PostgreSQL: the claims, the rows and the ledger reach the server together,
+        # answered in one round trip
+        with pipelined(conn):
+            # sorted: routes, then reps, in one order every time (rows are locked in it)
+            claimed = ask_claims(
                 conn,
-                [(route, self.claimed.get(route, 0), claims.routes[route]) for route in routes],
+                [
+                    (route, self.claimed.get(route, 0), claims.routes[route])
+                    for route in sorted(claims.routes)
+                ],
                 [
                     (rep_id, {"day": day, "week": week, "month": month}, caps_of(rep_id), n)
                     for (rep_id, day, week, month), n in sorted(claims.loads.items())
                 ],
             )
-        )
-        for route in routes:  # the next part's claims start where this one's end
-            self.claimed[route] = self.claimed.get(route, 0) + claims.routes[route]
-        insert_routed(
-            conn,
-            [lead_row(p.lead, p.decision) for p in pending],
-            [p.decision for p in pending],
-            ids,
-        )
-        note_rotations(
-            conn,
-            [
-                (route, rep_id, seq, at, n)
-                for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items())
-            ],
-        )
+            insert_routed(
+                conn,
+                [lead_row(p.lead, p.decision) for p in pending],
+                [p.decision for p in pending],
+                ids,
+            )
+            note_rotations(
+                conn,
+                [
+                    (route, rep_id, seq, at, n)
+                    for (route, rep_id), (n, seq, at) in sorted(claims.ledger.items())
+                ],
+            )
+        sequences = claimed()
+        if sequences is None:
+            raise LostRaceError  # the rows written with it go with the rollback
+        self.claimed.update(sequences)
+        stored = []
+        keys: dict[int, tuple[str, ...]] = {}
         for item, lead_id in zip(pending, ids, strict=True):
             self.ids[item.position] = lead_id
-            self.stored.append((item.lead, lead_id, item.decision))
-            self.keys[lead_id] = item.keys
+            stored.append((item.lead, lead_id, item.decision))
+            keys[lead_id] = item.keys
+        follow_up(conn, stored, self.policy, self.org.reps, keys=keys)
         pending.clear()
         claims.clear()
-
-    def finish(self) -> None:
-        """After the pipeline: check that every claim sent held (else the lost race rolls the
-        group back, with every row written), then write what follows from the leads (outside
-        the pipeline: it may read with SQLAlchemy, whose results a pipeline does not give)."""
-        if any(answer() is None for answer in self.answers):
-            raise LostRaceError
-        follow_up(self.conn, self.stored, self.policy, self.org.reps, keys=self.keys)
