@@ -46,6 +46,7 @@ from bench.org import LEAD_COLUMNS, Org, build_org, load_policy, make_leads, pol
 from bench.servers import HOST, CpuMeter, Member, free_port, in_group, postgres_of, serving
 from leadrelay.domain import Lead
 from leadrelay.policy.compiled import CompiledPolicy
+from leadrelay.workflow.router_process import PROCESS_NAME as ROUTER
 
 REPO = Path(__file__).resolve().parent.parent
 SECONDS = 10.0
@@ -205,6 +206,7 @@ def _postgres(
         rows: list[Result] = []
         for mode, grouped in MODES.items():
             loads = {}
+            ceilings: dict[int, float | None] = {}
             for workers in (1, 2):
                 log = tmp / f"pg-{workers}-{grouped}.log"
                 _recycle_wal(url)
@@ -213,6 +215,7 @@ def _postgres(
                     _report(f"POST /v1/leads, {kind}, {_workers(workers)}, {mode}", load, meter)
                     _ratios(load.rate, hello[workers], commits)
                     loads[workers] = load
+                    ceilings[workers] = cpu_ceiling(load, meter)
                     if workers == 2:
                         low, meter = _open(port, source, groups, LOW_RATE)
                         _report(f"POST /v1/leads, {kind}, 2 workers, {mode}", low, meter)
@@ -231,6 +234,15 @@ def _postgres(
                 for w, load in loads.items()
             ]
             best = max(load.rate for load in loads.values())
+            rows += [
+                Result(
+                    f"api CPU ceiling ({kind}, {_workers(w)}, {mode}): every core busy",
+                    ceiling,
+                    "leads/s",
+                )
+                for w, ceiling in ceilings.items()
+                if ceiling is not None
+            ]
             at_low = f"at {LOW_RATE:,.0f} leads/s ({kind}, 2 workers, {mode})"
             rows += [
                 Result(f"api p50 {at_low}", low.percentile(0.5) * 1e3, "ms"),
@@ -410,7 +422,14 @@ def _leadrelay(
     ]  # fmt: skip
     env = _env() | {"LEADRELAY_GROUP_COMMIT": grouped}
     with serving(cmd, port, log, env=env) as server:
-        yield port, {"server": in_group(server.pid), **(groups or {})}
+        if grouped == "0":  # no routing process: the workers route
+            mine = {"server": in_group(server.pid)}
+        else:
+            mine = {
+                "workers": in_group(server.pid, unless=ROUTER),
+                "router": in_group(server.pid, named=ROUTER),
+            }
+        yield port, mine | (groups or {})
 
 
 def _env() -> dict[str, str]:
@@ -432,12 +451,25 @@ def _report(label: str, load: Load, meter: CpuMeter) -> None:
     cpu.append(f"load generator {load.cpu_seconds * 1e3 / per:.2f}")
     busy = meter.machine_busy
     machine = "" if busy is None else f"; machine busy {busy:.0%} of {os.cpu_count()} cores"
+    ceiling = cpu_ceiling(load, meter)
+    if ceiling is not None:
+        machine += f"; every core busy at this CPU a request: {ceiling:,.0f}/s"
     say(
         f"  {label}: [bold]{load.rate:,.0f}/s[/] ({load.shape}, {load.seconds:.1f} s);"
         f" latency p50 {_ms(load.percentile(0.5))}, p99 {_ms(load.percentile(0.99))},"
         f" max {_ms(load.latencies[-1] if load.latencies else float('nan'))}"
     )
     say(f"    answers: {load.outcome()}; CPU ms per request: {', '.join(cpu)}{machine}")
+
+
+def cpu_ceiling(load: Load, meter: CpuMeter) -> float | None:
+    """Requests a second the machine's cores could serve at the CPU a request measured (every
+    process metered and the load generator), all of them busy: no design that keeps that CPU
+    a request goes faster on this machine."""
+    spent = sum(meter.used.values()) + load.cpu_seconds
+    if not load.answered or spent <= 0:
+        return None
+    return (os.cpu_count() or 1) * load.answered / spent
 
 
 def _ratios(leads: float, hello: float, commits: float) -> None:

@@ -109,6 +109,7 @@ class _Proc:
     pgrp: int
     cpu: float  # seconds, user + system
     zombie: bool
+    name: str  # the kernel's (comm): "python3", or a name the process gave itself
 
 
 def _processes() -> list[_Proc]:
@@ -122,10 +123,11 @@ def _processes() -> list[_Proc]:
                 text = (entry / "stat").read_text()
             except OSError:
                 continue  # gone since the listing
+            name = text[text.index("(") + 1 : text.rindex(")")]
             fields = text[text.rindex(")") + 2 :].split()
             cpu = (int(fields[_UTIME]) + int(fields[_STIME])) / _TICK
             pid, ppid, pgrp = int(entry.name), int(fields[_PPID]), int(fields[_PGRP])
-            out.append(_Proc(pid, ppid, pgrp, cpu, fields[0] == "Z"))
+            out.append(_Proc(pid, ppid, pgrp, cpu, fields[0] == "Z", name))
     return out
 
 
@@ -147,8 +149,10 @@ def _machine_ticks() -> tuple[int, int]:
 Member = Callable[[_Proc], bool]
 
 
-def in_group(pgrp: int) -> Member:
-    return lambda p: p.pgrp == pgrp
+def in_group(pgrp: int, *, named: str | None = None, unless: str | None = None) -> Member:
+    """The processes of group ``pgrp`` (only those ``named``; or all but those named
+    ``unless``)."""
+    return lambda p: p.pgrp == pgrp and named in (None, p.name) and p.name != unless
 
 
 def postgres_of(data_dir: Path) -> Member | None:

@@ -173,3 +173,22 @@ def test_errors_cross_the_socket_as_the_api_answers_them() -> None:
 
     bug = portable(_Unpicklable("a bug"))
     assert type(bug) is RuntimeError and "_Unpicklable: a bug" in str(bug)
+
+
+@pytest.mark.skipif(not Path("/proc/self/comm").exists(), reason="process names are Linux's")
+def test_the_routing_process_is_named_for_top_and_ps(sqlite_url: str) -> None:
+    """Among the python processes of ``leadrelay serve`` the router stands out by name (and
+    the benchmarks meter its CPU apart from the workers' by that name)."""
+    from leadrelay.store import open_store
+    from leadrelay.workflow.router_process import PROCESS_NAME, RouterHost
+
+    open_store(sqlite_url).dispose()  # the store the router opens
+    host = RouterHost(sqlite_url, max_group=10, max_wait_s=0.0)
+    host.start()
+    try:
+        process = host._process
+        assert process is not None and process.pid is not None
+        assert Path(f"/proc/{process.pid}/comm").read_text().strip() == PROCESS_NAME
+        assert Path("/proc/self/comm").read_text().strip() != PROCESS_NAME
+    finally:
+        host.stop()
