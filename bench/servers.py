@@ -152,7 +152,11 @@ Member = Callable[[_Proc], bool]
 def in_group(pgrp: int, *, named: str | None = None, unless: str | None = None) -> Member:
     """The processes of group ``pgrp`` (only those ``named``; or all but those named
     ``unless``)."""
-    return lambda p: p.pgrp == pgrp and named in (None, p.name) and p.name != unless
+    return lambda p: (
+        p.pgrp == pgrp
+        and (named is None or p.name == named)
+        and (unless is None or p.name != unless)
+    )
 
 
 def postgres_of(data_dir: Path) -> Member | None:

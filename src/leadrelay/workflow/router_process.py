@@ -260,8 +260,8 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
 
 def _name_process(name: str) -> None:
     """Set the process's name as the kernel shows it (Linux ``prctl(PR_SET_NAME)``; nothing
-    elsewhere, where libc has no ``prctl``)."""
-    with contextlib.suppress(OSError, AttributeError):
+    elsewhere: no ``prctl`` in libc, or no libc to load by that name)."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
         ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
 
 
