@@ -94,9 +94,14 @@ async def post_lead(
         policy = svc.cached_policy()
         if policy is None:
             policy = await run_in_threadpool(svc.policy)
-        lead = typed_leads([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
-        return await routed_now(svc, lead, policy)
+        return await routed_now(svc, arrived(body, policy), policy)
     return await run_in_threadpool(_post_lead, body, key, svc, idem)
+
+
+def arrived(body: LeadIn, policy: CompiledPolicy) -> Lead:
+    """The lead a ``POST /v1/leads`` body sends, received now, its custom attributes typed by
+    the policy (raises ``InputFileError`` naming an attribute that is not of its type)."""
+    return typed_leads([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
 
 
 async def routed_now(svc: Service, lead: Lead, policy: CompiledPolicy) -> Response:
@@ -116,7 +121,7 @@ async def routed_now(svc: Service, lead: Lead, policy: CompiledPolicy) -> Respon
 def _post_lead(body: LeadIn, key: ApiKey, svc: Service, idem: str | None) -> JSONResponse:
     def work() -> tuple[int, Any]:
         policy = svc.policy()
-        lead = typed_leads([body.to_lead(datetime.now(UTC))], policy, single=True)[0]
+        lead = arrived(body, policy)
         return _routed(lead, svc.submit(lead, policy).result())
 
     return _once(svc, key, idem, body.model_dump_json().encode(), work)

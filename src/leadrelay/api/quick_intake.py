@@ -5,8 +5,8 @@ validating the body, building the response) cost ~0.3 ms of CPU a lead, more tha
 endpoint's own work (~0.2 ms), measured in process with a router that answers at once. This
 middleware answers the usual request itself: a JSON body that is a valid lead, a key the
 service has cached with a role that may send leads, no ``Idempotency-Key``, a routing process
-and a cached policy. It does what ``leads.post_lead`` does, with the same functions, and answers
-with the same status and bytes.
+and a cached policy. It does what ``leads.post_lead`` does, with the same functions
+(``arrived``, ``routed_now``), and answers with the same status and bytes.
 
 Anything else (another path or method, a bad or unknown key, a body that does not validate,
 an idempotent request, no policy in the cache yet) goes to FastAPI with the body as read, so
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -30,7 +29,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leadrelay.api.auth import STAFF  # the roles ``leads.post_lead``'s key check lets in
-from leadrelay.api.leads import routed_now, typed_leads
+from leadrelay.api.leads import arrived, routed_now
 from leadrelay.api.schemas import LeadIn
 from leadrelay.api.service import Service
 from leadrelay.domain.lead import Lead
@@ -109,7 +108,7 @@ class QuickIntake:
         except (orjson.JSONDecodeError, ValidationError):
             return None
         try:
-            lead = typed_leads([parsed.to_lead(datetime.now(UTC))], policy, single=True)[0]
+            lead = arrived(parsed, policy)
         except InputFileError:
             return None
         return svc, lead, policy
