@@ -754,6 +754,7 @@ def serve(
     Logs go to stderr as text, or as JSON lines with LEADRELAY_LOG_FORMAT=json."""
     import os
     import shutil
+    import signal
     import tempfile
 
     import uvicorn
@@ -790,6 +791,10 @@ def serve(
         host_process.start()
         os.environ["LEADRELAY_ROUTER_SOCKET"] = host_process.path
     err.print(f"leadrelay API on http://{host}:{port}/docs (database {_safe(url)})")
+    # One worker: uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler
+    # it found in place; the default one would end this process before the cleanup below (an
+    # orphaned routing process, directories left in /tmp). This one ends it by SystemExit.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         # uvicorn's own access log stays off: it prints query strings; leadrelay.http does not
         uvicorn.run(
@@ -801,6 +806,10 @@ def serve(
             host_process.stop()  # after the workers: it routes the last leads they sent
         if pooled is not None:
             shutil.rmtree(pooled, ignore_errors=True)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # the status a shell reports for a process ended by it
 
 
 @app.command()

@@ -8,7 +8,11 @@ read whole.
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -110,7 +114,23 @@ def app_from_env() -> FastAPI:
     # every request in flight (measured: gc.collect() after create_app).
     gc.collect()
     gc.freeze()
+    _stop_with_parent()
     return app
+
+
+def _stop_with_parent() -> None:
+    """A worker of ``leadrelay serve --workers N`` stops as on SIGTERM (gracefully) when the
+    parent is gone without stopping it (killed): uvicorn's workers would serve on, holding the
+    port. With one worker there is no parent to watch: this process is ``leadrelay serve``."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="leadrelay-parent-watch", daemon=True).start()
 
 
 def _with_openapi_extras(app: FastAPI) -> None:

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing import get_context, parent_process
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -57,10 +57,14 @@ log = logging.getLogger("leadrelay.router")
 IDLE_POLL_S = 0.5  # how often an idle router looks at its stop flag
 SEND_TIMEOUT_S = 10.0  # a worker that reads nothing for this long is cut off
 READY_TIMEOUT_S = 30.0
+# A routing process that exits cleanly was sent SIGTERM: if ``leadrelay serve`` got it too it
+# stops within this long, and the routing process is not started again.
+STOPPED_GRACE_S = 2.0
 # What ``top`` and ``ps -o comm`` show for the routing process (Linux keeps 15 bytes): every
 # other process of ``leadrelay serve`` is "python"; /proc/<pid>/stat gives it to the benchmarks.
 PROCESS_NAME = "lr-router"
 _MAX_POLICIES = 16
+_PARENT = object()  # the selector's mark on the parent's sentinel
 
 
 @dataclass(eq=False)
@@ -89,7 +93,10 @@ class RouterServer:
         max_group: int = 200,
         max_wait_s: float = 0.0,
         route: RouteGroup = route_live,
+        parent: int | None = None,
     ) -> None:
+        """``parent``: a file descriptor that turns readable when the process that started this
+        one is gone (``multiprocessing.parent_process().sentinel``); the loop then stops."""
         self.engine = engine
         self.path = path
         self.max_group = group_size(max_group)
@@ -105,6 +112,8 @@ class RouterServer:
         self._listener.listen(128)
         self._listener.setblocking(False)
         self._selector.register(self._listener, selectors.EVENT_READ, None)
+        if parent is not None:
+            self._selector.register(parent, selectors.EVENT_READ, _PARENT)
 
     def stop(self) -> None:
         """Ask the loop to finish: what it holds is routed and answered first."""
@@ -148,6 +157,9 @@ class RouterServer:
             for key, _ in ready:
                 if key.data is None:
                     self._accept()
+                elif key.data is _PARENT:
+                    self._selector.unregister(key.fileobj)  # readable from now on
+                    self.stop()
                 else:
                     self._read(key.data)
             if len(self._queue) >= self.max_group:
@@ -240,15 +252,23 @@ class RouterServer:
 
 
 def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any = None) -> None:
-    """The routing process's main (``leadrelay serve`` starts it)."""
+    """The routing process's main (``leadrelay serve`` starts it).
+
+    It also stops when ``leadrelay serve`` is gone without stopping it (killed): it watches
+    the parent's sentinel, and then removes the socket and its directory, which the parent
+    would have removed."""
     from leadrelay.store import open_store
 
     if log_setup is not None:
         logging.config.dictConfig(log_setup)
     _name_process(PROCESS_NAME)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after the workers
+    parent = parent_process()
     engine = open_store(url)
-    server = RouterServer(engine, path, max_group=max_group, max_wait_s=max_wait_s)
+    server = RouterServer(
+        engine, path, max_group=max_group, max_wait_s=max_wait_s,
+        parent=parent.sentinel if parent is not None else None,
+    )  # fmt: skip
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     gc.collect()
     gc.freeze()  # what lives as long as the process: the collector's full passes skip it
@@ -256,6 +276,11 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
         server.serve()
     finally:
         engine.dispose()
+        if parent is not None and not parent.is_alive():
+            log.warning("leadrelay serve is gone; the routing process stops too")
+            Path(path).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                Path(path).parent.rmdir()
 
 
 def _name_process(name: str) -> None:
@@ -310,6 +335,8 @@ class RouterHost:
             process.join(IDLE_POLL_S)
             if process.is_alive() or self._stopping.is_set():
                 continue
+            if process.exitcode == 0 and self._stopping.wait(STOPPED_GRACE_S):
+                continue  # SIGTERM to all of ``leadrelay serve``: it is stopping too
             log.error("the routing process exited (code %s); starting it again", process.exitcode)
             try:
                 self._spawn()
