@@ -23,7 +23,17 @@ from leadrelay.api import create_app
 from leadrelay.domain.org import Team
 from leadrelay.domain.rep import Rep
 from leadrelay.notify.deliver import SmtpSettings
-from leadrelay.observe.logs import DropQuery, JsonFormatter, TextFormatter, log_config, redact
+from leadrelay.observe.logs import (
+    DropQuery,
+    JsonFormatter,
+    TextFormatter,
+    lean_records,
+    log_config,
+    redact,
+)
+from leadrelay.observe.logs import (
+    formatter as make_formatter,
+)
 from leadrelay.policy import load_policy_text
 from leadrelay.store import activate, open_store, save_policy, save_reps, save_teams
 from leadrelay.store.keys import create_key
@@ -218,3 +228,42 @@ def test_a_key_that_slips_into_a_message_is_masked_to_its_prefix() -> None:
     for formatter in (JsonFormatter(), TextFormatter()):
         assert token not in formatter.format(record)
         assert "lr_0123abcd_***" in formatter.format(record)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_lean_records_lose_nothing_the_formatters_print(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The routing process turns off caller, thread and process lookups for its records
+    (``lean_records``): every line reads exactly as before."""
+    for switch in ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, switch, getattr(logging, switch))  # restored after
+
+    def lines() -> list[str]:
+        out = io.StringIO()
+        handler = logging.StreamHandler(out)
+        handler.setFormatter(make_formatter(fmt))
+        handler.addFilter(_fixed_time)
+        logger = logging.getLogger("leadrelay.routing.lean-test")
+        logger.addHandler(handler)
+        logger.propagate = False
+        try:
+            logger.warning("lead routed", extra={"lead_id": 7, "owner": "ana", "ms": 1.5})
+            try:
+                raise ValueError("boom")
+            except ValueError:
+                logger.exception("routing a lead failed")
+        finally:
+            logger.removeHandler(handler)
+        return out.getvalue().splitlines()
+
+    before = lines()
+    lean_records()
+    assert logging._srcfile is None
+    assert lines() == before
+    assert "lead_id" in before[0] and "boom" in "\n".join(before)
+
+
+def _fixed_time(record: logging.LogRecord) -> bool:
+    record.created, record.msecs = 0.0, 0.0
+    return True

@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from leadrelay.domain.lead import Lead
+from leadrelay.observe.logs import lean_records
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.workflow.assign import RouteResult
 from leadrelay.workflow.batcher import (
@@ -261,6 +262,7 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
 
     if log_setup is not None:
         logging.config.dictConfig(log_setup)
+        lean_records()  # serve's formatters (``observe.logs``) print none of it
     _name_process(PROCESS_NAME)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after the workers
     parent = parent_process()
