@@ -9,7 +9,7 @@ import pytest
 from tests.builders import lead, policy, rep, route, snapshot
 
 from leadrelay.domain import Candidate, Caps, Decision, RouteTrial, Status
-from leadrelay.domain.quick import quick_constructor
+from leadrelay.domain.quick import quick_constructor, quick_replace
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.eligibility import exclusion
 
@@ -93,3 +93,17 @@ def test_exclusion_still_answers_for_one_rep() -> None:
     assert exclusion(snap.reps["ana"], snap, Caps()) == "inactive"
     assert exclusion(snap.reps["bo"], snap, Caps()) is None
     assert exclusion(snap.reps["bo"], snap, Caps(per_day=0)) == "at daily cap (0/0)"
+
+
+def test_quick_replace_equals_dataclasses_replace() -> None:
+    pol = policy(route("all", reps=["ana", "bo"]))
+    decision = decide(lead(country="US"), snapshot([rep("ana"), rep("bo")]), pol)
+    assert decision.trials
+
+    for changes in ({"trials": ()}, {"owner": "bo", "rotation": "all#merit"}, {}):
+        quick = quick_replace(decision, **changes)
+        assert quick == dataclasses.replace(decision, **changes)
+        assert type(quick) is Decision and quick is not decision
+    assert decision.trials  # the original is left as it was
+    with pytest.raises(TypeError, match="no field 'owners'"):
+        quick_replace(decision, owners="bo")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
+from leadrelay.domain.quick import quick_replace
 from leadrelay.domain.snapshot import Original, Snapshot
 from leadrelay.observe.routing import observed_batch
 from leadrelay.pipeline.decide import decide
@@ -234,7 +235,7 @@ def _flush(
 
 
 def _without_trials(decision: Decision) -> Decision:
-    return replace(decision, trials=()) if decision.trials else decision
+    return quick_replace(decision, trials=()) if decision.trials else decision
 
 
 @contextmanager
