@@ -124,6 +124,7 @@ class ApiProcess:
         self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self._temp: str | None = None
 
     @property
     def base(self) -> str:
@@ -133,7 +134,14 @@ class ApiProcess:
         # a killed server cannot remove the metrics directory it would make in /tmp: give each
         # start one in the test's own directory
         metrics = tempfile.mkdtemp(prefix="metrics-", dir=self.log.parent)
-        env = {**os.environ, "LEADRELAY_DB": self.url, "PROMETHEUS_MULTIPROC_DIR": metrics}
+        # nor, killed with its process group, its routing socket's directory: that goes in a
+        # temp dir of this server's own, removed when it is stopped (short: a socket path)
+        if self._temp is None:
+            self._temp = tempfile.mkdtemp(prefix="lr-")
+        env = {
+            **os.environ, "LEADRELAY_DB": self.url, "PROMETHEUS_MULTIPROC_DIR": metrics,
+            "TMPDIR": self._temp,
+        }  # fmt: skip
         cmd = [str(Path(sys.executable).parent / "leadrelay"), "serve", "--port", str(self.port)]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
@@ -152,15 +160,17 @@ class ApiProcess:
         self.proc = None
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        with suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self.proc = None
+        if self.proc is not None:
+            with suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+            self.proc = None
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
 
     def _wait_ready(self) -> None:
         assert self.proc is not None
