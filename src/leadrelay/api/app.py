@@ -8,11 +8,7 @@ read whole.
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import multiprocessing.connection
 import os
-import signal
-import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -32,6 +28,7 @@ from leadrelay.api.quick_intake import QuickIntake
 from leadrelay.api.schemas import LeadBatchIn, PolicyIn
 from leadrelay.api.service import Service
 from leadrelay.observe import http as observe_http
+from leadrelay.workflow.parent_watch import stop_with_parent
 
 # A 10,000-lead batch as JSON is about 3-5 MB.
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -114,23 +111,8 @@ def app_from_env() -> FastAPI:
     # every request in flight (measured: gc.collect() after create_app).
     gc.collect()
     gc.freeze()
-    _stop_with_parent()
+    stop_with_parent()  # a worker of --workers N: uvicorn's own would serve on, holding the port
     return app
-
-
-def _stop_with_parent() -> None:
-    """A worker of ``leadrelay serve --workers N`` stops as on SIGTERM (gracefully) when the
-    parent is gone without stopping it (killed): uvicorn's workers would serve on, holding the
-    port. With one worker there is no parent to watch: this process is ``leadrelay serve``."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="leadrelay-parent-watch", daemon=True).start()
 
 
 def _with_openapi_extras(app: FastAPI) -> None:

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context, parent_process
+from multiprocessing import get_context
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from leadrelay.workflow.batcher import (
     route_outcomes,
     same_run,
 )
+from leadrelay.workflow.parent_watch import parent_gone, stop_with_parent
 from leadrelay.workflow.router_wire import frame, portable, take_frames
 
 log = logging.getLogger("leadrelay.router")
@@ -65,7 +66,6 @@ STOPPED_GRACE_S = 2.0
 # other process of ``leadrelay serve`` is "python"; /proc/<pid>/stat gives it to the benchmarks.
 PROCESS_NAME = "lr-router"
 _MAX_POLICIES = 16
-_PARENT = object()  # the selector's mark on the parent's sentinel
 
 
 @dataclass(eq=False)
@@ -94,10 +94,7 @@ class RouterServer:
         max_group: int = 200,
         max_wait_s: float = 0.0,
         route: RouteGroup = route_live,
-        parent: int | None = None,
     ) -> None:
-        """``parent``: a file descriptor that turns readable when the process that started this
-        one is gone (``multiprocessing.parent_process().sentinel``); the loop then stops."""
         self.engine = engine
         self.path = path
         self.max_group = group_size(max_group)
@@ -113,8 +110,6 @@ class RouterServer:
         self._listener.listen(128)
         self._listener.setblocking(False)
         self._selector.register(self._listener, selectors.EVENT_READ, None)
-        if parent is not None:
-            self._selector.register(parent, selectors.EVENT_READ, _PARENT)
 
     def stop(self) -> None:
         """Ask the loop to finish: what it holds is routed and answered first."""
@@ -158,9 +153,6 @@ class RouterServer:
             for key, _ in ready:
                 if key.data is None:
                     self._accept()
-                elif key.data is _PARENT:
-                    self._selector.unregister(key.fileobj)  # readable from now on
-                    self.stop()
                 else:
                     self._read(key.data)
             if len(self._queue) >= self.max_group:
@@ -255,9 +247,9 @@ class RouterServer:
 def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any = None) -> None:
     """The routing process's main (``leadrelay serve`` starts it).
 
-    It also stops when ``leadrelay serve`` is gone without stopping it (killed): it watches
-    the parent's sentinel, and then removes the socket and its directory, which the parent
-    would have removed."""
+    It also stops when ``leadrelay serve`` is gone without stopping it (killed:
+    ``parent_watch``), and then removes the socket and its directory, which the parent would
+    have removed."""
     from leadrelay.store import open_store
 
     if log_setup is not None:
@@ -265,20 +257,17 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
         lean_records()  # serve's formatters (``observe.logs``) print none of it
     _name_process(PROCESS_NAME)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after the workers
-    parent = parent_process()
     engine = open_store(url)
-    server = RouterServer(
-        engine, path, max_group=max_group, max_wait_s=max_wait_s,
-        parent=parent.sentinel if parent is not None else None,
-    )  # fmt: skip
+    server = RouterServer(engine, path, max_group=max_group, max_wait_s=max_wait_s)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    stop_with_parent()
     gc.collect()
     gc.freeze()  # what lives as long as the process: the collector's full passes skip it
     try:
         server.serve()
     finally:
         engine.dispose()
-        if parent is not None and not parent.is_alive():
+        if parent_gone():
             log.warning("leadrelay serve is gone; the routing process stops too")
             Path(path).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
