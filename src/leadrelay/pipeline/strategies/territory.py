@@ -141,8 +141,7 @@ def covers(rep: Rep, keys: frozenset[str], postal_code: str | None) -> bool:
     if not names.isdisjoint(keys):
         return True
     if prefixes and postal_code:
-        postal = postal_code.strip().lower()
-        return any(postal.startswith(prefix) for prefix in prefixes)
+        return postal_code.strip().lower().startswith(prefixes)  # any of them
     return False
 
 
