@@ -34,6 +34,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -78,6 +79,7 @@ class LeadRequests:
 
     def __init__(self, token: str, leads: Sequence[Lead]) -> None:
         self.sent = 0
+        self.token = token
         self._templates = [(_template(lead, token), lead.received_at.date()) for lead in leads]
         self._days: dict[date, bytes] = {}
 
@@ -274,9 +276,15 @@ def _postgres(
 
 
 def _closed(port: int, source: Source, groups: dict[str, Member]) -> tuple[Load, CpuMeter]:
-    meter = CpuMeter(groups)
+    meter = _meter(groups, port, source)
     load = closed_loop(
-        HOST, port, source, connections=CONNECTIONS, seconds=SECONDS, warm_up=WARM_UP, meter=meter
+        HOST,
+        port,
+        source,
+        connections=CONNECTIONS,
+        seconds=SECONDS,
+        warm_up=WARM_UP,
+        meter=meter,
     )
     return load, meter
 
@@ -284,7 +292,7 @@ def _closed(port: int, source: Source, groups: dict[str, Member]) -> tuple[Load,
 def _open(
     port: int, source: Source, groups: dict[str, Member], rate: float = OPEN_RATE
 ) -> tuple[Load, CpuMeter]:
-    meter = CpuMeter(groups)
+    meter = _meter(groups, port, source)
     load = open_loop(
         HOST,
         port,
@@ -297,6 +305,54 @@ def _open(
         meter=meter,
     )
     return load, meter
+
+
+class RoutingMeter(CpuMeter):
+    """``CpuMeter``, and the leads ``leadrelay serve`` routed meanwhile with the routing
+    transactions they took (group commit puts the leads that arrive together in one), read
+    from ``/metrics`` when the timed part of a load starts and ends."""
+
+    def __init__(self, groups: dict[str, Member], port: int, token: str) -> None:
+        super().__init__(groups)
+        self.port, self.token = port, token
+        self.transactions = (0.0, 0.0)  # (leads, transactions)
+        self._start = (0.0, 0.0)
+
+    def start(self) -> None:
+        super().start()
+        self._start = routing_counts(self.port, self.token)
+
+    def stop(self) -> None:
+        super().stop()
+        leads, transactions = routing_counts(self.port, self.token)
+        self.transactions = (leads - self._start[0], transactions - self._start[1])
+
+
+def _meter(groups: dict[str, Member], port: int, source: Source) -> CpuMeter:
+    if isinstance(source, LeadRequests):
+        return RoutingMeter(groups, port, source.token)
+    return CpuMeter(groups)
+
+
+def routing_counts(port: int, token: str) -> tuple[float, float]:
+    """(leads routed, routing transactions) so far, summed over ``/metrics``' labels: a
+    transaction is a group (``leadrelay_route_batch_seconds``) or a lone lead
+    (``leadrelay_route_seconds``)."""
+    request = urllib.request.Request(
+        f"http://{HOST}:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read().decode()
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            name = name.split("{", 1)[0]
+            totals[name] = totals.get(name, 0.0) + float(value)
+    transactions = totals.get("leadrelay_route_batch_seconds_count", 0.0) + totals.get(
+        "leadrelay_route_seconds_count", 0.0
+    )
+    return totals.get("leadrelay_leads_routed_total", 0.0), transactions
 
 
 @contextmanager
@@ -460,6 +516,12 @@ def _report(label: str, load: Load, meter: CpuMeter) -> None:
         f" max {_ms(load.latencies[-1] if load.latencies else float('nan'))}"
     )
     say(f"    answers: {load.outcome()}; CPU ms per request: {', '.join(cpu)}{machine}")
+    leads, transactions = meter.transactions if isinstance(meter, RoutingMeter) else (0, 0)
+    if transactions:
+        say(
+            f"    routing transactions: {transactions:,.0f} for {leads:,.0f} leads"
+            f" ({leads / transactions:.1f} leads a transaction)"
+        )
 
 
 def cpu_ceiling(load: Load, meter: CpuMeter) -> float | None:
