@@ -260,3 +260,28 @@ def test_replay_never_exceeds_a_cap_and_places_every_lead_once(
     assert all(r.max_per_day <= 2 for r in result.reps)
     e = result.estimate
     assert e.matched <= e.closed and e.agreed <= len(history)
+
+
+def test_replay_decides_with_the_collector_paused_and_turns_it_on_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every decision of a replay is kept: the collector's passes over them are skipped."""
+    import gc
+
+    import leadrelay.analytics.simulate as simulate_module
+
+    collector: list[bool] = []
+    real_decide = simulate_module.decide
+
+    def decide(*args: object) -> object:
+        collector.append(gc.isenabled())
+        return real_decide(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(simulate_module, "decide", decide)
+    rows = [{"external_id": f"L{i}", "industry": "bank", "received_at": _at(i)} for i in range(3)]
+    history = read_history(_history(tmp_path / "h.csv", rows))
+    gc.enable()
+    simulation = simulate(history, load_policy_text(BY_INDUSTRY, reps={"ana", "bo"}), _org())
+    assert simulation.leads == 3
+    assert collector == [False, False, False]
+    assert gc.isenabled()

@@ -10,9 +10,8 @@ at the end.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
@@ -24,6 +23,7 @@ from leadrelay.domain.decision import Decision, Status
 from leadrelay.domain.lead import Lead
 from leadrelay.domain.quick import quick_replace
 from leadrelay.domain.snapshot import Original, Snapshot
+from leadrelay.gc_pause import collector_paused
 from leadrelay.observe.routing import observed_batch
 from leadrelay.pipeline.decide import decide
 from leadrelay.pipeline.duplicates import keys_for, window
@@ -80,7 +80,7 @@ def route_many(
         return []
     try:
         with ExitStack() as stack:
-            stack.enter_context(_no_cyclic_gc())
+            stack.enter_context(collector_paused())
             if dry_run:
                 conn = stack.enter_context(reader(engine).connect())
             else:
@@ -236,20 +236,3 @@ def _flush(
 
 def _without_trials(decision: Decision) -> Decision:
     return quick_replace(decision, trials=()) if decision.trials else decision
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a batch builds millions of objects.
-
-    Its full collections rescan every live object, and a batch keeps all its results alive:
-    measured 2.5x slower with it on. Reference counting still frees everything routing drops
-    (decisions and rows hold no cycles).
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
