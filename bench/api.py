@@ -214,10 +214,10 @@ def _postgres(
                 _recycle_wal(url)
                 with _leadrelay(url, workers, log, also, grouped=grouped) as (port, groups):
                     load, meter = _closed(port, source, groups)
-                    _report(f"POST /v1/leads, {kind}, {_workers(workers)}, {mode}", load, meter)
+                    label = f"POST /v1/leads, {kind}, {_workers(workers)}, {mode}"
+                    ceilings[workers] = _report(label, load, meter)
                     _ratios(load.rate, hello[workers], commits)
                     loads[workers] = load
-                    ceilings[workers] = cpu_ceiling(load, meter)
                     if workers == 2:
                         low, meter = _open(port, source, groups, LOW_RATE)
                         _report(f"POST /v1/leads, {kind}, 2 workers, {mode}", low, meter)
@@ -501,7 +501,8 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
 
 
-def _report(label: str, load: Load, meter: CpuMeter) -> None:
+def _report(label: str, load: Load, meter: CpuMeter) -> float | None:
+    """Print a load's figures; its CPU ceiling (``cpu_ceiling``)."""
     per = max(load.answered, 1)
     cpu = [f"{name} {used * 1e3 / per:.2f}" for name, used in meter.used.items()]
     cpu.append(f"load generator {load.cpu_seconds * 1e3 / per:.2f}")
@@ -522,6 +523,7 @@ def _report(label: str, load: Load, meter: CpuMeter) -> None:
             f"    routing transactions: {transactions:,.0f} for {leads:,.0f} leads"
             f" ({leads / transactions:.1f} leads a transaction)"
         )
+    return ceiling
 
 
 def cpu_ceiling(load: Load, meter: CpuMeter) -> float | None:
