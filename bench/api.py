@@ -26,6 +26,8 @@ when each was due (see ``bench.loadgen``). Each figure is one 10 s run after a 2
 ``--repeat`` applies to the raw baselines only. Every line also gives the CPU each party used
 per request (server, PostgreSQL, load generator) and how busy the machine was: the generator
 shares the two cores with the server, and the split says where the time went.
+Under each ``leadrelay serve`` figure: the routing transactions the load took and the leads a
+transaction (``RoutingMeter``, from ``/metrics``).
 """
 
 from __future__ import annotations
