@@ -321,8 +321,8 @@ class RoutingMeter(CpuMeter):
         self._start = (0.0, 0.0)
 
     def start(self) -> None:
+        self._start = routing_counts(self.port, self.token)  # before: its CPU is not the load's
         super().start()
-        self._start = routing_counts(self.port, self.token)
 
     def stop(self) -> None:
         super().stop()
