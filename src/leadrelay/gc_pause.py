@@ -17,7 +17,8 @@ from contextlib import contextmanager
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """The collector off for the block, then on again if it was on when the block began.
+    """The collector off for the block (or, as ``@collector_paused()``, the call), then on
+    again if it was on when it began.
 
     Blocks may overlap in threads (API batches): the first to begin with the collector on
     turns it back on when it ends, so it never stays off.

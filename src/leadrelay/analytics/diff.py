@@ -88,6 +88,7 @@ class PolicyDiff:
         }
 
 
+@collector_paused()  # every decision is kept: see gc_pause
 def redecide(
     stored: Sequence[StoredLead],
     snapshot: Snapshot,
@@ -98,20 +99,19 @@ def redecide(
     (the snapshot is changed). ``dupes`` holds the originals from before the leads, if the policy
     checks duplicates."""
     decisions = []
-    with collector_paused():  # every decision is kept: see gc_pause
-        for position, one in enumerate(stored):
-            lead = one.lead
-            snapshot.now = lead.received_at
-            keys = keys_for(lead, policy) if dupes is not None else ()
-            if dupes is not None:
-                snapshot.originals = dupes.originals_for(keys, lead.received_at) if keys else {}
-            decision = decide(lead, snapshot, policy)
-            if dupes is not None and keys and decision.status in HOLDS:
-                original = Original(one.lead_id, decision.owner, lead.received_at, lead.external_id)
-                dupes.held(position, keys, original)
-            if decision.status is Status.ASSIGNED and decision.owner is not None:
-                snapshot.record(decision.route, decision.owner, lead.received_at)
-            decisions.append(decision)
+    for position, one in enumerate(stored):
+        lead = one.lead
+        snapshot.now = lead.received_at
+        keys = keys_for(lead, policy) if dupes is not None else ()
+        if dupes is not None:
+            snapshot.originals = dupes.originals_for(keys, lead.received_at) if keys else {}
+        decision = decide(lead, snapshot, policy)
+        if dupes is not None and keys and decision.status in HOLDS:
+            original = Original(one.lead_id, decision.owner, lead.received_at, lead.external_id)
+            dupes.held(position, keys, original)
+        if decision.status is Status.ASSIGNED and decision.owner is not None:
+            snapshot.record(decision.route, decision.owner, lead.received_at)
+        decisions.append(decision)
     return decisions
 
 

@@ -142,6 +142,7 @@ class Simulation:
         }
 
 
+@collector_paused()  # every decision is kept: see gc_pause
 def simulate(
     history: Sequence[HistoryRow],
     policy: CompiledPolicy,
@@ -175,33 +176,32 @@ def simulate(
     risk: Counter[str] = Counter()
     risk_by_rep: Counter[str] = Counter()
     decisions: list[Decision] = []
-    with collector_paused():  # every decision is kept: see gc_pause
-        for order, row in enumerate(rows):
-            at = row.lead.received_at
-            while closing and closing[0][0] <= at:
-                _, _, rep_id = heapq.heappop(closing)
-                snapshot.open_leads[rep_id] = max(snapshot.open_leads.get(rep_id, 0) - 1, 0)
-            snapshot.now = at
-            keys = keys_for(row.lead, policy) if dupes is not None else ()
-            if dupes is not None and keys:
-                snapshot.originals = dupes.originals_for(keys, at)
-            decision = decide(row.lead, snapshot, policy)
-            decisions.append(decision)
-            if dupes is not None and keys and decision.status in HOLDS:
-                dupes.held(order, keys, Original(None, decision.owner, at, row.lead.external_id))
-            owner = decision.owner
-            if decision.status is not Status.ASSIGNED or owner is None:
-                continue
-            snapshot.record(decision.route, owner, at)
-            rep = org.reps.get(owner)
-            if rep is not None:
-                per_day[(owner, rep.local_time(at).date())] += 1
-                why = _sla_risk(snapshot, rep_id=owner, at=at, policy=policy)
-                if why is not None:
-                    risk[why] += 1
-                    risk_by_rep[owner] += 1
-            if row.closed_at is not None:
-                heapq.heappush(closing, (row.closed_at, order, owner))
+    for order, row in enumerate(rows):
+        at = row.lead.received_at
+        while closing and closing[0][0] <= at:
+            _, _, rep_id = heapq.heappop(closing)
+            snapshot.open_leads[rep_id] = max(snapshot.open_leads.get(rep_id, 0) - 1, 0)
+        snapshot.now = at
+        keys = keys_for(row.lead, policy) if dupes is not None else ()
+        if dupes is not None and keys:
+            snapshot.originals = dupes.originals_for(keys, at)
+        decision = decide(row.lead, snapshot, policy)
+        decisions.append(decision)
+        if dupes is not None and keys and decision.status in HOLDS:
+            dupes.held(order, keys, Original(None, decision.owner, at, row.lead.external_id))
+        owner = decision.owner
+        if decision.status is not Status.ASSIGNED or owner is None:
+            continue
+        snapshot.record(decision.route, owner, at)
+        rep = org.reps.get(owner)
+        if rep is not None:
+            per_day[(owner, rep.local_time(at).date())] += 1
+            why = _sla_risk(snapshot, rep_id=owner, at=at, policy=policy)
+            if why is not None:
+                risk[why] += 1
+                risk_by_rep[owner] += 1
+        if row.closed_at is not None:
+            heapq.heappush(closing, (row.closed_at, order, owner))
 
     unplaced = [d for d in decisions if d.status is not Status.ASSIGNED]
     return Simulation(

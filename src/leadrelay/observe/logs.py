@@ -149,8 +149,10 @@ def lean_records() -> None:
     logging.logMultiprocessing = False
 
 
-def configure(fmt: str, *, access_log: bool = False) -> None:
-    """Apply ``log_config`` in this process (each uvicorn worker process calls it too)."""
+def configure(setup: dict[str, Any]) -> None:
+    """Apply a ``log_config`` in a process of ours (the routing process; uvicorn applies it in
+    its workers itself), with ``lean_records``: its formatters print none of what that skips."""
     import logging.config
 
-    logging.config.dictConfig(log_config(fmt, access_log=access_log))
+    logging.config.dictConfig(setup)
+    lean_records()

@@ -22,7 +22,6 @@ import contextlib
 import ctypes
 import gc
 import logging
-import logging.config
 import selectors
 import signal
 import socket
@@ -40,7 +39,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from leadrelay.domain.lead import Lead
-from leadrelay.observe.logs import lean_records
+from leadrelay.observe.logs import configure as configure_logging
 from leadrelay.policy.compiled import CompiledPolicy
 from leadrelay.workflow.assign import RouteResult
 from leadrelay.workflow.batcher import (
@@ -253,8 +252,7 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
     from leadrelay.store import open_store
 
     if log_setup is not None:
-        logging.config.dictConfig(log_setup)
-        lean_records()  # serve's formatters (``observe.logs``) print none of it
+        configure_logging(log_setup)
     _name_process(PROCESS_NAME)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it, after the workers
     engine = open_store(url)
@@ -269,9 +267,8 @@ def run(url: str, path: str, max_group: int, max_wait_s: float, log_setup: Any =
         engine.dispose()
         if parent_gone():
             log.warning("leadrelay serve is gone; the routing process stops too")
-            Path(path).unlink(missing_ok=True)
             with contextlib.suppress(OSError):
-                Path(path).parent.rmdir()
+                _remove_socket(path)
 
 
 def _name_process(name: str) -> None:
@@ -289,8 +286,8 @@ class RouterHost:
         self, url: str, *, max_group: int, max_wait_s: float, log_setup: Any = None
     ) -> None:
         self._args = (url, max_group, max_wait_s, log_setup)
-        self._dir = Path(tempfile.mkdtemp(prefix="leadrelay-router-"))  # mode 0700
-        self.path = str(self._dir / "router.sock")
+        directory = tempfile.mkdtemp(prefix="leadrelay-router-")  # mode 0700
+        self.path = str(Path(directory) / "router.sock")
         self._process: BaseProcess | None = None
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -347,8 +344,13 @@ class RouterHost:
             if process.is_alive():
                 process.kill()
                 process.join()
-        Path(self.path).unlink(missing_ok=True)
-        self._dir.rmdir()
+        _remove_socket(self.path)
+
+
+def _remove_socket(path: str) -> None:
+    """The routing socket and the private directory ``RouterHost`` made for it."""
+    Path(path).unlink(missing_ok=True)
+    Path(path).parent.rmdir()
 
 
 def _listening(path: str) -> bool:
