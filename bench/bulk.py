@@ -18,10 +18,12 @@ try:
 except ImportError:  # not on Windows
     resource = None  # type: ignore[assignment]
 
-from bench import raw
+from bench import raw, sql_floor
 from bench.common import Result, rate, say, scratch_dir
-from bench.live import fresh_store
-from bench.org import build_org, load_policy, policy_dict, write_leads_csv
+from bench.live import STORE_FILE, fresh_store
+from bench.org import Org, build_org, load_policy, policy_dict, write_leads_csv
+from leadrelay.domain import Lead
+from leadrelay.policy.compiled import CompiledPolicy
 
 DEFAULT_LEADS = 100_000
 FULL_LEADS = 1_000_000
@@ -80,6 +82,13 @@ def run(n_leads: int | None = None, repeat: int = 3, *, full: bool = False) -> l
     if resource is not None:  # ru_maxrss is in KiB on Linux
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         say(f"  peak memory of this process so far: {peak:,.0f} MiB")
+    floor = _sql_floor(org, policy, leads)
+    say(
+        f"  route_many's SQL replayed raw (bench.sql_floor; recorded in a second pass):"
+        f" {n / floor:,.0f} leads/s ({floor:.2f} s; {floor / phases['route_many']:.0%} of"
+        f" route_many's time); 1M leads: {floor * TARGET_LEADS / n:.0f} s of the"
+        f" {TARGET_SECONDS:g} s target before any lead is read or decided"
+    )
 
     projected = TARGET_LEADS / per_s
     label = "bulk 1M leads" if n == TARGET_LEADS else f"bulk 1M leads, projected from {n:,}"
@@ -103,4 +112,33 @@ def run(n_leads: int | None = None, repeat: int = 3, *, full: bool = False) -> l
         Result(f"bulk phase {phase}", rate(n, seconds), "leads/s")
         for phase, seconds in phases.items()
     ]
+    results_out.append(
+        Result(
+            "bulk: route_many's SQL alone, raw",
+            rate(n, floor),
+            "leads/s",
+            baseline=baseline,
+            baseline_name="raw executemany x1000",
+        )
+    )
     return results_out
+
+
+def _sql_floor(org: Org, policy: CompiledPolicy, leads: list[Lead]) -> float:
+    """Seconds SQLite takes for the SQL of ``route_many(leads)``, replayed raw (checked to
+    redo it exactly) from a second, recorded pass on a fresh store."""
+    from leadrelay.workflow import route_many
+
+    with scratch_dir("bulk-floor") as tmp:
+        recorder = sql_floor.Recorder()
+        engine, loaded = fresh_store(tmp, org, policy, connect_args=recorder.connect_args())
+        made = recorder.record(
+            engine,
+            tmp / STORE_FILE,
+            warm_up=lambda: None,
+            work=lambda: route_many(engine, leads, loaded, keep_trials=False),
+        )
+        replayed = tmp / "replay" / STORE_FILE
+        seconds = made.replay(replayed)
+        made.check(replayed)
+    return seconds

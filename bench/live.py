@@ -26,10 +26,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
-from bench import raw
+from bench import raw, sql_floor
 from bench.common import Result, rate, say, scratch_dir
 from bench.org import Org, build_org, load_policy, make_leads, policy_dict
 from leadrelay.domain import Lead
@@ -40,15 +41,21 @@ DEFAULT_LEADS = 5_000
 WARM_UP = 100
 GROUP = 50  # leads per transaction in the group commit figure
 PG_URL_ENV = "LEADRELAY_BENCH_PG_URL"
+STORE_FILE = "leadrelay.db"
 
 
-def fresh_store(directory: Path, org: Org, policy: CompiledPolicy) -> tuple[Engine, CompiledPolicy]:
-    """A new SQLite store with the org loaded and the policy saved and active."""
+def fresh_store(
+    directory: Path, org: Org, policy: CompiledPolicy, **engine_options: Any
+) -> tuple[Engine, CompiledPolicy]:
+    """A new SQLite store (``directory/STORE_FILE``) with the org loaded and the policy saved
+    and active. ``engine_options`` go to ``create_engine``."""
     directory.mkdir(parents=True, exist_ok=True)
-    return _loaded(f"sqlite:///{directory / 'leadrelay.db'}", org, policy)
+    return _loaded(f"sqlite:///{directory / STORE_FILE}", org, policy, **engine_options)
 
 
-def _loaded(url: str, org: Org, policy: CompiledPolicy) -> tuple[Engine, CompiledPolicy]:
+def _loaded(
+    url: str, org: Org, policy: CompiledPolicy, **engine_options: Any
+) -> tuple[Engine, CompiledPolicy]:
     from leadrelay.store import (
         activate,
         open_store,
@@ -58,7 +65,7 @@ def _loaded(url: str, org: Org, policy: CompiledPolicy) -> tuple[Engine, Compile
         save_teams,
     )
 
-    engine = open_store(url)
+    engine = open_store(url, **engine_options)
     with engine.begin() as conn:
         save_reps(conn, org.reps)
         save_teams(conn, org.teams)
@@ -84,17 +91,27 @@ class _Run:
         )
 
 
-def _route_all(engine: Engine, leads: list[Lead], policy: CompiledPolicy, group: int = 1) -> _Run:
-    """Route the warm-up untimed, then the rest in order (``group`` leads a transaction), timed."""
+def _warm_up(engine: Engine, leads: list[Lead], policy: CompiledPolicy) -> None:
     from leadrelay.workflow import route_lead
-    from leadrelay.workflow.group import route_group
 
     for lead in leads[:WARM_UP]:
         route_lead(engine, lead, policy)
+
+
+def _route(
+    engine: Engine,
+    leads: list[Lead],
+    policy: CompiledPolicy,
+    group: int,
+    mark: Callable[[], object] = lambda: None,
+) -> None:
+    """Route the leads after the warm-up in order, ``group`` a transaction; ``mark()`` at each
+    third of them."""
+    from leadrelay.workflow import route_lead
+    from leadrelay.workflow.group import route_group
+
     n = len(leads) - WARM_UP
     rest = leads[WARM_UP:]
-    marks = [time.perf_counter()]
-    cpu_start = time.process_time()
     thirds = {n // 3, 2 * n // 3}
     done = 0
     for start in range(0, n, group):
@@ -105,13 +122,65 @@ def _route_all(engine: Engine, leads: list[Lead], policy: CompiledPolicy, group:
             route_group(engine, chunk, policy)
         before, done = done, done + len(chunk)
         if any(before < t <= done for t in thirds):
-            marks.append(time.perf_counter())
+            mark()
+
+
+def _route_all(engine: Engine, leads: list[Lead], policy: CompiledPolicy, group: int = 1) -> _Run:
+    """Route the warm-up untimed, then the rest in order (``group`` leads a transaction), timed."""
+    _warm_up(engine, leads, policy)
+    n = len(leads) - WARM_UP
+    marks = [time.perf_counter()]
+    cpu_start = time.process_time()
+    _route(engine, leads, policy, group, lambda: marks.append(time.perf_counter()))
     marks.append(time.perf_counter())
     cpu = time.process_time() - cpu_start
     seconds = marks[-1] - marks[0]
     sizes = (n // 3, 2 * n // 3 - n // 3, n - 2 * n // 3)
     segment_rates = [rate(k, b - a) for k, a, b in zip(sizes, marks[:-1], marks[1:], strict=True)]
     return _Run(rate(n, seconds), seconds, segment_rates, cpu / seconds if seconds else 1.0)
+
+
+@dataclass(frozen=True)
+class _Floor:
+    """The SQL a run sent to SQLite, replayed raw (``bench.sql_floor``)."""
+
+    per_s: float  # every statement, in the run's transactions
+    lead_rows_per_s: float  # only the lead rows' INSERTs, in the same transactions
+    statements: float  # a lead
+
+    def describe(self, routed: _Run, baseline: float) -> str:
+        return (
+            f"{self.per_s:,.0f} leads/s ({1e6 / self.per_s:.0f} us/lead, {self.statements:.1f}"
+            f" statements a lead) = {self.per_s / baseline:.1%} of the raw single-row commit;"
+            f" SQLite's share of routing's time: {routed.per_s / self.per_s:.0%}. The lead"
+            f" rows' INSERTs alone: {self.lead_rows_per_s:,.0f} leads/s ="
+            f" {self.lead_rows_per_s / baseline:.0%} of the raw single-row commit"
+        )
+
+
+def _lead_row(sql: str) -> bool:
+    return sql.startswith(("BEGIN", "INSERT INTO leads "))
+
+
+def _floor(
+    directory: Path, org: Org, policy: CompiledPolicy, leads: list[Lead], group: int, repeat: int
+) -> _Floor:
+    """Route the leads as ``_route_all`` does on a store whose driver records the SQL, then
+    replay the timed part's SQL raw (checked to redo it exactly): median of ``repeat``."""
+    recorder = sql_floor.Recorder()
+    engine, loaded = fresh_store(directory, org, policy, connect_args=recorder.connect_args())
+    made = recorder.record(
+        engine,
+        directory / STORE_FILE,
+        warm_up=lambda: _warm_up(engine, leads, loaded),
+        work=lambda: _route(engine, leads, loaded, group),
+    )
+    replayed = directory / "replay" / STORE_FILE
+    every = statistics.median(made.replay(replayed) for _ in range(repeat))
+    made.check(replayed)
+    rows = statistics.median(made.replay(replayed, keep=_lead_row) for _ in range(repeat))
+    n = len(leads) - WARM_UP
+    return _Floor(rate(n, every), rate(n, rows), made.statements() / n)
 
 
 def _measure(
@@ -137,8 +206,14 @@ def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
     with scratch_dir("live") as tmp:
         single = _measure(lambda: fresh_store(tmp / "single", org, policy), leads, 1)
         grouped = _measure(lambda: fresh_store(tmp / "group", org, policy), leads, GROUP)
+        floors = [
+            _floor(tmp / f"floor-{group}", org, policy, leads, group, repeat)
+            for group in (1, GROUP)
+        ]
     say(f"  route_lead: {single.describe(n)}")
+    say(f"    its SQL replayed raw: {floors[0].describe(single, baseline)}")
     say(f"  route_group, {GROUP} a transaction: {grouped.describe(n)}")
+    say(f"    its SQL replayed raw: {floors[1].describe(grouped, baseline)}")
     results = [
         Result(
             f"live {name} (SQLite)",
@@ -150,6 +225,16 @@ def run(n_leads: int | None = None, repeat: int = 3) -> list[Result]:
             met=run.per_s >= TARGET_SHARE * baseline,
         )
         for name, run in (("route_lead", single), (f"groups of {GROUP}", grouped))
+    ]
+    results += [
+        Result(
+            f"live {name}: its SQL alone, raw (SQLite)",
+            floor.per_s,
+            "leads/s",
+            baseline=baseline,
+            baseline_name="raw single-row commit",
+        )
+        for name, floor in (("route_lead", floors[0]), (f"groups of {GROUP}", floors[1]))
     ]
     pg_url = os.environ.get(PG_URL_ENV)
     if pg_url:
