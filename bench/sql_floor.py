@@ -8,7 +8,9 @@ statements with the same parameters in the same transactions, the store's file s
 fetched where a statement returns some, and no routing code at all. Its rate is what SQLite needs
 for exactly the work the routed leads cost, so no routing decision and no Python above the driver
 can route faster on this schema and machine. ``Record.check`` proves the replay did that work:
-the copy must end holding what the routed store held, table by table.
+the copy must end holding what the routed store held, table by table. The replay runs every
+step on one connection in the order recorded, which is the same work while routing's
+connections do not interleave transactions (the check would catch it if they did).
 
 The raw baselines (``bench.raw``) write one index-free row a commit; this floor writes what a
 routed lead needs (the lead, its decision, assignment, event, dedupe keys, ledger and cap
