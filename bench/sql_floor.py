@@ -23,14 +23,15 @@ import hashlib
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from sqlalchemy import Engine
 
-from leadrelay.store.engine import SQLITE_WAL_AUTOCHECKPOINT_PAGES
+from leadrelay.store.engine import make_engine
 
 # ("execute" | "many", sql, parameters) or ("commit" | "rollback", "", None)
 Step = tuple[Literal["execute", "many", "commit", "rollback"], str, Any]
@@ -83,8 +84,7 @@ class Record:
         steps = self.steps
         if keep is not None:
             steps = [s for s in steps if s[0] in ("commit", "rollback") or keep(s[1])]
-        conn = _open(into)
-        try:
+        with _open(into) as conn:
             cursor = conn.cursor()
             execute, executemany = cursor.execute, cursor.executemany
             commit, rollback = conn.commit, conn.rollback
@@ -100,8 +100,6 @@ class Record:
                 else:
                     rollback()
             return time.perf_counter() - start
-        finally:
-            conn.close()
 
     def check(self, replayed: Path) -> None:
         """Raise unless ``replayed`` holds exactly what the routed store held."""
@@ -144,15 +142,17 @@ class Recorder:
         return Record(before, store, list(self.steps))
 
 
-def _open(path: Path) -> sqlite3.Connection:
-    """As the store opens its connections (``leadrelay.store.engine``): transactions begun by
-    the statements themselves, WAL, ``synchronous=NORMAL``, the same checkpoints."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
-    conn.execute("PRAGMA foreign_keys = ON")
-    return conn
+@contextmanager
+def _open(path: Path) -> Iterator[sqlite3.Connection]:
+    """A driver connection to ``path`` set up by the store's own engine (``make_engine``: WAL,
+    ``synchronous=NORMAL``, its checkpoints, transactions begun by the statements themselves)."""
+    engine = make_engine(f"sqlite:///{path}")
+    pooled = engine.raw_connection()
+    try:
+        yield cast(sqlite3.Connection, pooled.driver_connection)
+    finally:
+        pooled.close()
+        engine.dispose()
 
 
 def _copy_store(source: Path, target: Path) -> None:
